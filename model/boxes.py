@@ -1,0 +1,166 @@
+"""The box stage: spans of blocks that may be one appeal, judged as a whole.
+
+A candidate span is either an element box (a small context holding two or more blocks; wrappers holding
+the same blocks count once) or a window of consecutive sibling units around a block the block model is
+confident about — the way an appeal made of plain sibling paragraphs is found, with no wrapper to go by.
+The box model scores each span from its blocks' scores, its text, its markup and its links; a span it
+accepts lends its score to every block inside it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from model import features as F
+from model.segment import Page
+
+BOX_TEXT, BOX_TOKENS = 0, 1
+BOX_NUMERIC = [
+    "log_chars",
+    "n_blocks",
+    "score_max",
+    "score_mean",
+    "score_min",
+    "score_share",
+    "score_first",
+    "score_last",
+    "score_links",
+    "link_density",
+    "platform_links",
+    "giving_links",
+    "amounts",
+    "bank",
+    "cta",
+    "appeal_words",
+    "parent_share",
+    "page_share",
+    "position",
+    "depth",
+    "in_chrome",
+    "window",
+    "before_seed",
+    "after_seed",
+]
+SEED_SCORE = 0.5
+WINDOW_BEFORE = 8  # sibling units a window may reach back from its seed
+WINDOW_AFTER = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    b0: int  # blocks [b0, b1)
+    b1: int
+    context: int  # the element box itself, or the parent of a window's units
+    window: bool
+    before: int = 0  # units before / after the seed, for windows
+    after: int = 0
+
+
+def _span_chars(page: Page, b0: int, b1: int) -> int:
+    if b0 >= b1:
+        return 0
+    return page.cum_chars[page.blocks[b1 - 1].p1] - page.cum_chars[page.blocks[b0].p0]
+
+
+def _units(page: Page) -> dict[int, list[tuple[int, int]]]:
+    """For each context, its child units in order: child contexts' block ranges and its own blocks."""
+    units: dict[int, list[tuple[int, int]]] = {}
+    for c in page.contexts:
+        if c.parent >= 0 and c.b1 > c.b0:
+            units.setdefault(c.parent, []).append((c.b0, c.b1))
+    for i, b in enumerate(page.blocks):
+        units.setdefault(b.context, []).append((i, i + 1))
+    return {k: sorted(v) for k, v in units.items() if len(v) >= 2}
+
+
+def candidates(page: Page, block_scores: np.ndarray) -> list[Span]:
+    """Element boxes and seed windows, each block range once."""
+    spans: dict[tuple[int, int], Span] = {}
+    for i, c in enumerate(page.contexts):
+        if c.tag in ("html", "body") or c.b1 - c.b0 < 2 or F.chars_under(page, c) > F.BOX_MAX_CHARS:
+            continue
+        spans.setdefault((c.b0, c.b1), Span(c.b0, c.b1, i, False))
+    if len(block_scores):
+        for ctx, units in _units(page).items():
+            for u, (b0, b1) in enumerate(units):
+                if block_scores[b0:b1].max() < SEED_SCORE:
+                    continue
+                last = len(units) - 1
+                ends = {*range(u, min(last, u + WINDOW_AFTER) + 1), last}
+                for start in range(max(0, u - WINDOW_BEFORE), u + 1):
+                    for end in sorted(ends):
+                        s0, s1 = units[start][0], units[end][1]
+                        if end == start or (s0, s1) in spans or _span_chars(page, s0, s1) > F.BOX_MAX_CHARS:
+                            continue
+                        spans[(s0, s1)] = Span(s0, s1, ctx, True, u - start, end - u)
+    return sorted(spans.values(), key=lambda s: (s.b0, -s.b1))
+
+
+def rows(page: Page, spans: list[Span], block_scores: np.ndarray) -> np.ndarray:
+    """One row per span: [text, tokens, *numbers], using the block model's scores."""
+    out = np.empty((len(spans), 2 + len(BOX_NUMERIC)), dtype=object)
+    total = max(1, page.cum_chars[-1])
+    for r, span in enumerate(spans):
+        c = page.contexts[span.context]
+        blocks = page.blocks[span.b0 : span.b1]
+        scores = block_scores[span.b0 : span.b1]
+        chars = np.array([b.chars for b in blocks], dtype=float)
+        text = " ".join(b.text for b in blocks)[: F.BOX_TEXT_LIMIT]
+        hrefs = [t for b in blocks for h in b.hrefs[:6] for t in F.href_tokens(h)][:60]
+        linkish = [s for b, s in zip(blocks, scores, strict=True) if b.n_links or b.n_buttons]
+        span_chars = _span_chars(page, span.b0, span.b1)
+        parent = page.contexts[c.parent] if c.parent >= 0 and not span.window else c
+        tokens = " ".join(
+            [
+                f"tag_{c.tag}",
+                "window" if span.window else "element",
+                *(f"s_{t}" for t in c.tokens.split()[:20]),
+                *(f"a_{t}" for t in c.chain.split()[:30]),
+                *(f"p_{t}" for t in c.path.split()[-4:]),
+                *(f"k_{b.tag}" for b in blocks[:20]),
+                *hrefs,
+            ]
+        )
+        facts = np.array([F.text_facts(b.text) for b in blocks]).sum(axis=0)
+        link_chars = sum(b.link_chars for b in blocks)
+        weight = max(1.0, chars.sum())
+        out[r, BOX_TEXT] = text.lower()
+        out[r, BOX_TOKENS] = tokens
+        out[r, 2:] = (
+            math.log1p(span_chars),
+            min(len(blocks), 60) / 10,
+            float(scores.max()),
+            float((scores * chars).sum() / weight),
+            float(scores.min()),
+            float(chars[scores >= 0.5].sum() / weight),
+            float(scores[0]),
+            float(scores[-1]),
+            max(linkish, default=0.0),
+            link_chars / max(1, span_chars),
+            hrefs.count("platform"),
+            hrefs.count("giving"),
+            min(facts[0], 20),
+            min(facts[1], 3),
+            min(facts[2], 5),
+            min(facts[3], 40),
+            span_chars / max(1, F.chars_under(page, parent)),
+            span_chars / total,
+            page.cum_chars[blocks[0].p0] / total,
+            min(c.depth, 40) / 10,
+            F.in_chrome(c),
+            int(span.window),
+            min(span.before, 10) / 10,
+            min(span.after, 10) / 10,
+        )
+    return out
+
+
+def spread(n_blocks: int, spans: list[Span], scores: np.ndarray) -> np.ndarray:
+    """Per block: the highest score of a span holding it (0 where none does)."""
+    out = np.zeros(n_blocks)
+    for span, s in zip(spans, scores, strict=True):
+        np.maximum(out[span.b0 : span.b1], s, out=out[span.b0 : span.b1])
+    return out

@@ -1,0 +1,9 @@
+"""Errors raised by the model package, each with a message fit to show a user."""
+
+
+class ModelError(Exception):
+    """A model file is missing, unreadable, tampered with or from an incompatible version."""
+
+
+class PageError(Exception):
+    """A page file cannot be read as HTML (missing, empty, binary)."""

@@ -1,0 +1,128 @@
+"""Reading labelled pages: segmentation plus the labels and the site each page belongs to."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from lxml import etree
+
+from model.errors import PageError
+from model.parse import parse, read_page
+from model.segment import ID_ATTR, LABEL_ATTR, Page, segment
+
+APPEAL, OTHER = 1, 2
+
+
+@dataclass
+class LabelledPage:
+    path: Path
+    source: str  # the folder it was read from
+    site: str  # cross-validation group: pages of one site never sit in train and test at once
+    meta: dict
+    page: Page
+    appeal_chars: np.ndarray  # per block
+    other_chars: np.ndarray  # per block
+    content_chars: np.ndarray  # per block
+
+    @property
+    def has_appeal(self) -> bool:
+        return bool(self.appeal_chars.sum())
+
+
+def block_label_chars(page: Page) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Appeal, other and content characters of each block, from the labels of its pieces."""
+    n = len(page.blocks)
+    counts = np.zeros((3, n), dtype=np.int64)
+    labels = page.piece_label or [0] * len(page.piece_chars)
+    for chars, block, label in zip(page.piece_chars, page.piece_block, labels, strict=True):
+        counts[label, block] += chars
+    return counts[APPEAL], counts[OTHER], counts[0]
+
+
+def page_files(folders: Iterable[Path]) -> list[tuple[Path, Path]]:
+    """Every .html/.htm file below the folders, with the folder it came from, sorted."""
+    found: list[tuple[Path, Path]] = []
+    for folder in folders:
+        if folder.is_file():
+            found.append((folder.parent, folder))
+            continue
+        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".html", ".htm") and p.is_file())
+        found.extend((folder, p) for p in files)
+    return found
+
+
+def read_meta(path: Path) -> dict:
+    sidecar = path.with_suffix(".json")
+    if sidecar.is_file():
+        try:
+            meta = json.loads(sidecar.read_text(encoding="utf-8"))
+            return meta if isinstance(meta, dict) else {}
+        except (ValueError, OSError):
+            return {}
+    return {}
+
+
+def stamp_all(root: etree._Element) -> None:
+    """Stamp every element the way the extension does, so scores measure what a reader would see."""
+    body = root.find("body")
+    for i, el in enumerate((body if body is not None else root).iter()):
+        if isinstance(el.tag, str):
+            el.set(ID_ATTR, format(i, "x"))
+
+
+def load_page(path: Path, source: Path, *, stamped: bool = False) -> LabelledPage:
+    html = read_page(path)
+    root = parse(html)
+    if root is None:
+        raise PageError(f"{path}: no HTML in the file")
+    if stamped:
+        stamp_all(root)
+    page = segment(root, with_labels=True)
+    meta = read_meta(path)
+    site = str(meta.get("site") or meta.get("template") or path.stem)
+    appeal, other, content = block_label_chars(page)
+    return LabelledPage(path, str(source), site, meta, page, appeal, other, content)
+
+
+def has_labels(path: Path) -> bool:
+    try:
+        return LABEL_ATTR.encode() in path.read_bytes()
+    except OSError:
+        return False
+
+
+def load_pages(
+    folders: Iterable[Path],
+    *,
+    strict: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
+    stamped: bool = False,
+) -> tuple[list[LabelledPage], list[str]]:
+    """Read every page below the folders; unreadable pages are reported by name (or raise with strict)."""
+    files = page_files(folders)
+    pages: list[LabelledPage] = []
+    problems: list[str] = []
+    for i, (source, path) in enumerate(files, 1):
+        if progress:
+            progress(i, len(files), path.name)
+        try:
+            pages.append(load_page(path, source, stamped=stamped))
+        except PageError as err:
+            if strict:
+                raise
+            problems.append(str(err))
+    return pages, problems
+
+
+def corpus_digest(pages: Iterable[LabelledPage]) -> str:
+    """A digest of the training pages' bytes and names: the same corpus gives the same digest."""
+    h = hashlib.sha256()
+    for p in sorted(pages, key=lambda p: (p.source, str(p.path))):
+        h.update(str(p.path.relative_to(p.source)).encode())
+        h.update(hashlib.sha256(p.path.read_bytes()).digest())
+    return h.hexdigest()

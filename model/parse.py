@@ -1,0 +1,137 @@
+"""Turning page bytes or text into an lxml element tree, whatever the input looks like."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser as _StdlibParser
+from pathlib import Path
+
+from bs4 import UnicodeDammit
+from lxml import etree
+
+from model.errors import PageError
+
+# Characters XML trees cannot hold; libxml2 would turn some into U+FFFD and choke on others.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_VOID = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    ]
+)
+
+
+def _parser() -> etree.HTMLParser:
+    return etree.HTMLParser(
+        encoding="utf-8", huge_tree=True, remove_comments=True, remove_pis=True, no_network=True
+    )
+
+
+def decode(data: bytes) -> str:
+    """Decode page bytes, honouring a BOM or meta charset, guessing otherwise."""
+    dammit = UnicodeDammit(data, is_html=True)
+    if dammit.unicode_markup is None:
+        return data.decode("utf-8", errors="replace")
+    return dammit.unicode_markup
+
+
+def read_page(path: str | Path) -> str:
+    """Read an HTML file as text; PageError for missing, empty or binary files."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise PageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise PageError(f"{path}: is a directory, not an HTML file") from None
+    except OSError as err:
+        raise PageError(f"{path}: cannot read ({err.strerror})") from None
+    if not data.strip():
+        raise PageError(f"{path}: file is empty")
+    head = data[:4096]
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise PageError(f"{path}: looks like a binary file, not HTML")
+    return decode(data)
+
+
+def parse(html: str) -> etree._Element | None:
+    """Parse a document or fragment into a tree rooted at <html>; None when there is nothing."""
+    data = _CONTROL.sub("", html).encode("utf-8", errors="replace")
+    if not data.strip():
+        return None
+    parser = _parser()
+    root = etree.fromstring(data, parser)
+    if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log):
+        # libxml2 stops at nesting depth 2048 and drops the rest of the page; build it ourselves.
+        root = _parse_without_depth_limit(data.decode("utf-8"))
+    return root
+
+
+class _TreeFeeder(_StdlibParser):
+    """Feeds the standard library's tokenizer into an lxml TreeBuilder, with no depth limit."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.builder = etree.TreeBuilder()
+        self.open: list[str] = []
+        self.builder.start("html", {})
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("html", "head", "body") and tag in self.open:
+            return
+        clean = {k: v or "" for k, v in attrs if _valid_name(k)}
+        self.builder.start(tag if _valid_name(tag) else "span", clean)
+        if tag in _VOID:
+            self.builder.end(tag)
+        else:
+            self.open.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in _VOID and self.open and self.open[-1] == tag:
+            self.open.pop()
+            self.builder.end(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in self.open:
+            return
+        while self.open:
+            name = self.open.pop()
+            self.builder.end(name)
+            if name == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        self.builder.data(data)
+
+    def close_tree(self) -> etree._Element:
+        self.close()
+        while self.open:
+            self.builder.end(self.open.pop())
+        self.builder.end("html")
+        return self.builder.close()
+
+
+_NAME = re.compile(r"^[A-Za-z_][\w.-]*$")
+
+
+def _valid_name(name: str) -> bool:
+    return bool(_NAME.match(name))
+
+
+def _parse_without_depth_limit(text: str) -> etree._Element:
+    feeder = _TreeFeeder()
+    feeder.feed(text)
+    return feeder.close_tree()

@@ -1,0 +1,103 @@
+"""Saving and loading model files with skops: no pickle, only the types a Hush model is made of."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import sklearn
+import skops.io as sio
+
+from model.errors import ModelError
+from model.predict import HushModel
+
+# Every type a Hush model file may hold; anything else means the file is not one of ours.
+EXPECTED_TYPES = frozenset(
+    {
+        "builtins.bool",
+        "builtins.dict",
+        "builtins.float",
+        "builtins.int",
+        "builtins.list",
+        "builtins.slice",
+        "builtins.str",
+        "builtins.tuple",
+        "numpy.dtype",
+        "numpy.float32",
+        "numpy.float64",
+        "numpy.int64",
+        "numpy.ndarray",
+        "sklearn.compose._column_transformer.ColumnTransformer",
+        "sklearn.feature_extraction.text.HashingVectorizer",
+        "sklearn.linear_model._logistic.LogisticRegression",
+        "sklearn.pipeline.Pipeline",
+        "sklearn.preprocessing._data.StandardScaler",
+    }
+)
+
+
+def types_in(path: Path) -> set[str]:
+    """Every type named in a skops file's schema, read without loading anything."""
+    with zipfile.ZipFile(path) as archive:
+        schema = json.loads(archive.read("schema.json"))
+    found: set[str] = set()
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "__class__" in node:
+                found.add(f"{node.get('__module__', '')}.{node['__class__']}")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def save(model: HushModel, path: Path) -> None:
+    """Write the model atomically: a temporary file beside the target, moved into place when complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "block": model.block_model,
+        "box": model.box_model,
+        "metadata": json.dumps(model.metadata, sort_keys=True),
+    }
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        sio.dump(payload, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load(path: Path) -> HushModel:
+    """Load and check a model file; every problem becomes a ModelError with one clear line."""
+    if not path.is_file():
+        raise ModelError(f"model file not found: {path}")
+    try:
+        found = types_in(path)
+        untrusted = set(sio.get_untrusted_types(file=path))
+    except (zipfile.BadZipFile, json.JSONDecodeError, KeyError, ValueError, OSError, TypeError) as err:
+        raise ModelError(f"{path} is not a Hush model file (unreadable skops archive: {err})") from None
+    unexpected = sorted((found | untrusted) - EXPECTED_TYPES)
+    if unexpected:
+        raise ModelError(
+            f"{path} holds types a Hush model never has, refusing to load: {', '.join(unexpected)}"
+        )
+    try:
+        payload = sio.load(path, trusted=sorted(untrusted))
+        metadata = json.loads(payload["metadata"])
+        model = HushModel(payload["block"], payload["box"], metadata)
+    except Exception as err:  # noqa: BLE001 - any failure here means a damaged or foreign file
+        raise ModelError(f"{path} is damaged or not a Hush model ({type(err).__name__}: {err})") from None
+    trained_with = metadata.get("sklearn_version")
+    if trained_with != sklearn.__version__:
+        raise ModelError(
+            f"{path} was trained with scikit-learn {trained_with}, but {sklearn.__version__} is installed; "
+            f"install scikit-learn=={trained_with} or retrain with 'hush train'"
+        )
+    return model

@@ -1,0 +1,81 @@
+"""The two scikit-learn pipelines: one scores blocks, one scores boxes from their blocks' scores.
+
+Text is hashed (no vocabulary to store): the model file stays small and loads fast.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from model import boxes
+from model import features as F
+
+WORD_PATTERN = r"(?u)\b\w[\w'’-]*\b"
+
+
+def _words(bits: int, ngrams: tuple[int, int] = (1, 2)) -> HashingVectorizer:
+    return HashingVectorizer(
+        token_pattern=WORD_PATTERN,
+        ngram_range=ngrams,
+        n_features=2**bits,
+        alternate_sign=False,
+        binary=True,
+        dtype=np.float32,
+    )
+
+
+def _chars(bits: int) -> HashingVectorizer:
+    return HashingVectorizer(
+        analyzer="char_wb",
+        ngram_range=(3, 5),
+        n_features=2**bits,
+        alternate_sign=False,
+        binary=True,
+        dtype=np.float32,
+    )
+
+
+def _tokens(bits: int) -> HashingVectorizer:
+    return HashingVectorizer(
+        token_pattern=r"\S+",
+        lowercase=False,
+        n_features=2**bits,
+        alternate_sign=False,
+        binary=True,
+        dtype=np.float32,
+    )
+
+
+def _classifier(c: float) -> LogisticRegression:
+    return LogisticRegression(C=c, max_iter=3000, solver="liblinear", random_state=0)
+
+
+def block_pipeline() -> Pipeline:
+    numeric = list(range(3, 3 + len(F.BLOCK_NUMERIC)))
+    columns = ColumnTransformer(
+        [
+            ("words", _words(17), F.BLOCK_TEXT),
+            ("chars", _chars(17), F.BLOCK_TEXT),
+            ("neighbours", _words(15, (1, 1)), F.BLOCK_CONTEXT),
+            ("tokens", _tokens(16), F.BLOCK_TOKENS),
+            ("numbers", StandardScaler(), numeric),
+        ]
+    )
+    return Pipeline([("columns", columns), ("classify", _classifier(4.0))])
+
+
+def box_pipeline() -> Pipeline:
+    numeric = list(range(2, 2 + len(boxes.BOX_NUMERIC)))
+    columns = ColumnTransformer(
+        [
+            ("words", _words(16), boxes.BOX_TEXT),
+            ("tokens", _tokens(16), boxes.BOX_TOKENS),
+            ("numbers", StandardScaler(), numeric),
+        ]
+    )
+    return Pipeline([("columns", columns), ("classify", _classifier(2.0))])

@@ -1,0 +1,112 @@
+"""Loading the shipped model and classifying pages with it: the serving path, no training code."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from lxml import etree
+from sklearn.pipeline import Pipeline
+
+from model import boxes
+from model import features as F
+from model.decide import block_scores_by_id, hide_ids
+from model.parse import parse
+from model.segment import Page, segment
+
+SHIPPED_MODEL = Path(__file__).resolve().parent / "shipped" / "hush-model.skops"
+
+
+@dataclass
+class Classification:
+    """What one classify call found: ids to hide, scores of appeal elements, time per stage (ms)."""
+
+    hide: list[str]
+    blocks: list[dict]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Scored:
+    """A segmented page with its block and box scores and the final block decisions."""
+
+    page: Page
+    block_scores: np.ndarray
+    box_scores: np.ndarray  # per block: the highest score of a candidate box holding it (0 if none)
+    appeal: np.ndarray  # per block: bool
+
+
+class HushModel:
+    """A trained block model and box model, their thresholds and metadata."""
+
+    def __init__(self, block_model: Pipeline, box_model: Pipeline, metadata: dict) -> None:
+        self.block_model = block_model
+        self.box_model = box_model
+        self.metadata = metadata
+        self.block_threshold = float(metadata["threshold"]["block"])
+        self.box_threshold = float(metadata["threshold"]["box"])
+
+    @property
+    def version(self) -> str:
+        return str(self.metadata["version"])
+
+    def score_page(self, page: Page, timings: dict[str, float] | None = None) -> Scored:
+        """Score every block and every candidate box of a segmented page."""
+        t0 = time.perf_counter()
+        n = len(page.blocks)
+        if n == 0:
+            empty = np.zeros(0)
+            return Scored(page, empty, empty, np.zeros(0, dtype=bool))
+        rows = F.block_rows(page)
+        t1 = time.perf_counter()
+        block_scores = self.block_model.predict_proba(rows)[:, 1]
+        t2 = time.perf_counter()
+        spans = boxes.candidates(page, block_scores)
+        box_rows = boxes.rows(page, spans, block_scores)
+        t3 = time.perf_counter()
+        box_scores = np.zeros(n)
+        if spans:
+            box_scores = boxes.spread(n, spans, self.box_model.predict_proba(box_rows)[:, 1])
+        t1 += t3 - t2  # box rows count as feature time
+        t4 = time.perf_counter()
+        if timings is not None:
+            timings["features"] = (t1 - t0) * 1000
+            timings["predict"] = (t4 - t1) * 1000
+        appeal = (block_scores >= self.block_threshold) | (box_scores >= self.box_threshold)
+        return Scored(page, block_scores, box_scores, appeal)
+
+    def classify_tree(
+        self,
+        root: etree._Element | None,
+        *,
+        with_labels: bool = False,
+        timings: dict[str, float] | None = None,
+    ) -> Scored:
+        t0 = time.perf_counter()
+        page = segment(root, with_labels=with_labels)
+        if timings is not None:
+            timings["segment"] = (time.perf_counter() - t0) * 1000
+        return self.score_page(page, timings)
+
+    def classify(self, html: str) -> Classification:
+        """Classify a document or fragment whose elements may carry ``data-hush-id``."""
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        root = parse(html)
+        timings["parse"] = (time.perf_counter() - t0) * 1000
+        scored = self.classify_tree(root, timings=timings)
+        score = np.maximum(scored.block_scores, scored.box_scores)
+        return Classification(
+            hide=hide_ids(scored.page, scored.appeal),
+            blocks=block_scores_by_id(scored.page, scored.appeal, score),
+            timings={k: round(v, 3) for k, v in timings.items()},
+        )
+
+
+def load_model(path: str | Path | None = None) -> HushModel:
+    """Load a model file (the shipped one by default); ModelError with a clear message otherwise."""
+    from model.persist import load
+
+    return load(Path(path) if path is not None else SHIPPED_MODEL)

@@ -1,0 +1,167 @@
+"""``hush train``, ``hush evaluate`` and ``hush classify``: the model's commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from model import ModelError, load_model
+from model.errors import PageError
+from server.errors import CliError
+
+DEFAULT_OUT = Path("hush-model.skops")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    train = sub.add_parser("train", help="train a model from folders of labelled pages")
+    train.add_argument("folders", nargs="+", type=Path, metavar="CORPUS_DIR")
+    train.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help=f"where to write the model ({DEFAULT_OUT})"
+    )
+    train.add_argument("--strict", action="store_true", help="fail on a page that cannot be read")
+    train.set_defaults(handler=run_train)
+
+    evaluate = sub.add_parser("evaluate", help="character-level scores of a model on labelled pages")
+    evaluate.add_argument("pages", nargs="+", type=Path, metavar="PAGE", help="labelled pages or folders")
+    evaluate.add_argument("--model", type=Path, default=None, help="model file (the shipped model)")
+    evaluate.add_argument("--json", action="store_true", help="print JSON for machines")
+    evaluate.set_defaults(handler=run_evaluate)
+
+    classify = sub.add_parser("classify", help="show the blocks of a page that would be hidden")
+    classify.add_argument("page", type=Path, metavar="PAGE.html")
+    classify.add_argument("--model", type=Path, default=None, help="model file (the shipped model)")
+    classify.set_defaults(handler=run_classify)
+
+
+def _model(path: Path | None):
+    try:
+        return load_model(path)
+    except ModelError as err:
+        raise CliError(str(err)) from None
+
+
+def _progress(message: str) -> None:
+    print(f"  {message}", file=sys.stderr, flush=True)
+
+
+def _page_progress(i: int, n: int, name: str) -> None:
+    if i == n or i % 25 == 0:
+        print(f"  reading pages {i}/{n}", file=sys.stderr, flush=True)
+
+
+def _check_folders(folders: list[Path]) -> None:
+    from model.labelled import has_labels, page_files
+
+    for folder in folders:
+        if not folder.exists():
+            raise CliError(f"{folder}: no such file or folder")
+        files = page_files([folder])
+        if not files:
+            raise CliError(f"{folder}: no HTML pages in it")
+        if not any(has_labels(path) for _, path in files):
+            raise CliError(f"{folder}: no labelled pages (no element carries data-hush-label)")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from model.labelled import load_pages
+    from model.persist import save
+    from model.train import TrainingError, relative_folders, train
+
+    _check_folders(args.folders)
+    try:
+        pages, problems = load_pages(args.folders, strict=args.strict, progress=_page_progress)
+    except PageError as err:
+        raise CliError(f"{err} (--strict)") from None
+    for problem in problems:
+        print(f"hush train: skipped {problem}", file=sys.stderr)
+    try:
+        model, report = train(pages, relative_folders(args.folders), progress=_progress)
+    except TrainingError as err:
+        raise CliError(str(err)) from None
+    try:
+        save(model, args.out)
+    except OSError as err:
+        raise CliError(f"cannot write {args.out}: {err.strerror or err}") from None
+    overall = report.get("overall")
+    if overall:
+        print(
+            f"cross-validated on {overall['pages']} pages (folds grouped by site): "
+            f"precision {overall['precision']:.3f}, recall {overall['recall']:.3f}, f1 {overall['f1']:.3f}, "
+            f"pages with content hidden {overall['pages_with_content_hidden']}"
+        )
+    print(
+        f"wrote {args.out} ({model.version}, "
+        f"thresholds: block {model.block_threshold}, box {model.box_threshold})"
+    )
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from model.evaluate import evaluate
+    from model.labelled import load_pages
+
+    for path in args.pages:
+        if not path.exists():
+            raise CliError(f"{path}: no such file or folder")
+    model = _model(args.model)
+    try:
+        pages, problems = load_pages(args.pages, strict=True, stamped=True)
+    except PageError as err:
+        raise CliError(str(err)) from None
+    if not pages:
+        raise CliError("no HTML pages to evaluate")
+    results, total = evaluate(model, pages)
+    if args.json:
+        rows = [
+            {
+                "page": r.name,
+                "appeal_chars": r.counts.appeal,
+                "content_chars": r.counts.content,
+                "hidden_appeal": r.counts.hidden_appeal,
+                "hidden_content": r.counts.hidden_content,
+                "precision": round(r.counts.precision, 4),
+                "recall": round(r.counts.recall, 4),
+            }
+            for r in results
+        ]
+        print(json.dumps({"model": model.version, "summary": total, "pages": rows}, indent=1))
+        return 0
+    width = min(60, max(len(Path(r.name).name) for r in results))
+    print(f"{'page':{width}}  {'appeal':>7} {'hidden':>7} {'content':>8} {'hidden':>7}  {'P':>5} {'R':>5}")
+    for r in results:
+        c = r.counts
+        print(
+            f"{Path(r.name).name[:width]:{width}}  {c.appeal:7d} {c.hidden_appeal:7d} {c.content:8d} "
+            f"{c.hidden_content:7d}  {c.precision:5.2f} {c.recall:5.2f}"
+        )
+    print(
+        f"\n{total['pages']} pages · precision {total['precision']:.3f} · recall {total['recall']:.3f} · "
+        f"f1 {total['f1']:.3f} · pages with content hidden: {total['pages_with_content_hidden']}"
+    )
+    return 0
+
+
+def run_classify(args: argparse.Namespace) -> int:
+    from model.labelled import stamp_all
+    from model.parse import parse, read_page
+
+    model = _model(args.model)
+    try:
+        html = read_page(args.page)
+    except PageError as err:
+        raise CliError(str(err)) from None
+    root = parse(html)
+    if root is None:
+        raise CliError(f"{args.page}: no HTML in the file")
+    stamp_all(root)
+    scored = model.classify_tree(root)
+    shown = 0
+    for i, block in enumerate(scored.page.blocks):
+        if scored.appeal[i]:
+            shown += 1
+            score = max(scored.block_scores[i], scored.box_scores[i])
+            print(f"{score:.2f}  <{block.tag}>  {block.text[:150]}")
+    print(f"{shown} of {len(scored.page.blocks)} blocks would be hidden ({model.version})")
+    return 0

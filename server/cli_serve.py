@@ -1,0 +1,121 @@
+"""``hush serve``: the HTTP endpoint under gunicorn, with the model loaded before workers fork."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from model import ModelError
+from server.app import create_app
+from server.config import ConfigError
+from server.errors import CliError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8787
+DEFAULT_TIMEOUT = 60  # seconds a worker may spend on one request, slow body upload included
+
+
+def register(subparsers: Any) -> None:
+    """Add ``serve`` to the ``hush`` command line."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the HTTP endpoint (gunicorn)",
+        description="Serve POST /v1/classify, GET /v1/model, GET /healthz and GET /openapi.json.",
+    )
+    parser.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default: %(default)s)")
+    parser.add_argument("--port", type=_port, default=DEFAULT_PORT, help="port (default: %(default)s)")
+    parser.add_argument("--workers", type=_positive, default=1, help="worker processes (default: 1)")
+    parser.add_argument("--model", metavar="PATH", help="model file (default: $HUSH_MODEL, else shipped)")
+    parser.add_argument(
+        "--token", help="require 'Authorization: Bearer TOKEN' on /v1/ (prefer $HUSH_TOKEN: argv is visible)"
+    )
+    parser.add_argument("--cors-origin", metavar="ORIGIN", help="allow this one browser origin (CORS)")
+    parser.add_argument("--max-bytes", type=_positive, help="request body limit, decompressed (default 8 MB)")
+    parser.add_argument("--log-urls", action="store_true", default=None, help="log page urls, query strings")
+    parser.add_argument(
+        "--timeout", type=_positive, default=DEFAULT_TIMEOUT, help="seconds per request (%(default)s)"
+    )
+    parser.set_defaults(handler=serve)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Load the model and settings (errors become one line), then run gunicorn until stopped."""
+    given = {
+        "MODEL_PATH": args.model,
+        "TOKEN": args.token,
+        "CORS_ORIGIN": args.cors_origin,
+        "MAX_BYTES": args.max_bytes,
+        "LOG_URLS": args.log_urls,
+    }
+    try:
+        app = create_app({key: value for key, value in given.items() if value is not None})
+    except (ModelError, ConfigError) as err:
+        raise CliError(str(err)) from None
+    if not app.config["TOKEN"] and not _is_loopback(args.host):
+        print(f"hush serve: warning: {args.host} is not loopback and no token is set", file=sys.stderr)
+    options = {
+        "bind": f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}",
+        "workers": args.workers,
+        "worker_class": "sync",
+        "timeout": args.timeout,
+        "graceful_timeout": 10,
+        "preload_app": True,
+        "accesslog": None,  # the app logs one line per request without urls
+        "errorlog": "-",
+        "loglevel": "info",
+        "proc_name": "hush",
+        "control_socket_disable": True,  # gunicorn >= 25.1 would open one per server in $HOME
+    }
+    GunicornServer(app, options).run()
+    return 0
+
+
+class GunicornServer(BaseApplication):
+    """Gunicorn serving an app already built in the master process."""
+
+    def __init__(self, app: Flask, options: dict[str, Any]) -> None:
+        self.application = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if key in self.cfg.settings:  # settings a given gunicorn version lacks are skipped
+                self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return self.application
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return number
+
+
+def _port(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}")
+    return number

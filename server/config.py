@@ -1,0 +1,78 @@
+"""Server settings: defaults, then ``HUSH_*`` environment variables, then an explicit dict."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+
+DEFAULTS: dict[str, Any] = {
+    "MODEL": None,  # an already-loaded model object (tests share one); else loaded from MODEL_PATH
+    "MODEL_PATH": None,  # None: the shipped model
+    "TOKEN": None,  # when set, every /v1/ request needs "Authorization: Bearer <token>"
+    "MAX_BYTES": DEFAULT_MAX_BYTES,  # bound on a request body, after gzip decompression
+    "CORS_ORIGIN": None,  # the one origin allowed to call from a browser page; None: no CORS headers
+    "LOG_URLS": False,  # log the page url and query string of each request
+}
+
+ENV_VARS = {
+    "MODEL_PATH": "HUSH_MODEL",
+    "TOKEN": "HUSH_TOKEN",
+    "MAX_BYTES": "HUSH_MAX_BYTES",
+    "CORS_ORIGIN": "HUSH_CORS_ORIGIN",
+    "LOG_URLS": "HUSH_LOG_URLS",
+}
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+class ConfigError(ValueError):
+    """A setting has a value the server cannot use; the message names the setting."""
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Settings given by ``HUSH_*`` variables; empty variables count as unset."""
+    environ = os.environ if environ is None else environ
+    found: dict[str, Any] = {}
+    for key, var in ENV_VARS.items():
+        value = environ.get(var, "")
+        if value.strip():
+            found[key] = value.strip()
+    return found
+
+
+def resolve(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults, overridden by the environment, overridden by ``config``; checked and normalised."""
+    settings = {**DEFAULTS, **from_env(), **(config or {})}
+    settings["MAX_BYTES"] = _positive_int("MAX_BYTES", settings["MAX_BYTES"])
+    settings["LOG_URLS"] = _boolean("LOG_URLS", settings["LOG_URLS"])
+    for key in ("MODEL_PATH", "TOKEN", "CORS_ORIGIN"):
+        value = settings[key]
+        if value is not None and not isinstance(value, str | os.PathLike):
+            raise ConfigError(f"{key} must be a string, got {type(value).__name__}")
+        settings[key] = str(value) if value not in (None, "") else None
+    if settings["CORS_ORIGIN"] == "*":
+        raise ConfigError("CORS_ORIGIN must name one origin (e.g. https://example.org), not '*'")
+    return settings
+
+
+def _positive_int(key: str, value: Any) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must be a whole number of bytes, got {value!r}") from None
+    if isinstance(value, bool) or number <= 0:
+        raise ConfigError(f"{key} must be a positive number of bytes, got {value!r}")
+    return number
+
+
+def _boolean(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE | _FALSE:
+        return text in _TRUE
+    raise ConfigError(f"{key} must be true or false, got {value!r}")

@@ -1,0 +1,86 @@
+"""The ``hush`` command line: clear one-line errors and non-zero exits, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from server.cli import main
+
+APPEAL_PAGE = """<html><body><article><p>The ferry timetable changes next week.</p>
+<div data-hush-label="appeal"><h3>Support us</h3><p>Donate monthly.</p></div></article></body></html>"""
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("command", ["classify", "evaluate"])
+def test_a_missing_page(capsys, tmp_path, command):
+    code, _, err = run(capsys, command, str(tmp_path / "missing.html"))
+    assert code == 2 and "no such file" in err and err.count("\n") == 1
+
+
+def test_an_empty_page(capsys, tmp_path):
+    empty = tmp_path / "empty.html"
+    empty.write_text("  \n")
+    code, _, err = run(capsys, "classify", str(empty))
+    assert code == 2 and "empty" in err
+
+
+def test_a_binary_page(capsys, tmp_path):
+    binary = tmp_path / "image.html"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    code, _, err = run(capsys, "classify", str(binary))
+    assert code == 2 and "binary" in err
+
+
+def test_an_unreadable_model(capsys, tmp_path):
+    page = tmp_path / "p.html"
+    page.write_text(APPEAL_PAGE)
+    model = tmp_path / "model.skops"
+    model.write_text("not a model")
+    code, _, err = run(capsys, "classify", str(page), "--model", str(model))
+    assert code == 2 and "not a Hush model" in err
+
+
+def test_train_rejects_a_folder_without_labelled_pages(capsys, tmp_path):
+    (tmp_path / "a.html").write_text("<p>Nothing labelled here.</p>")
+    code, _, err = run(capsys, "train", str(tmp_path), "--out", str(tmp_path / "m.skops"))
+    assert code == 2 and "no labelled pages" in err
+    assert not (tmp_path / "m.skops").exists()
+
+
+def test_train_rejects_pages_without_any_appeal(capsys, tmp_path):
+    (tmp_path / "a.html").write_text('<p>News.</p><p data-hush-label="other">Free newsletter.</p>')
+    code, _, err = run(capsys, "train", str(tmp_path), "--out", str(tmp_path / "m.skops"))
+    assert code == 2 and "no appeal" in err
+
+
+def test_train_rejects_a_missing_folder(capsys, tmp_path):
+    code, _, err = run(capsys, "train", str(tmp_path / "nowhere"))
+    assert code == 2 and "no such file or folder" in err
+
+
+def test_classify_prints_the_blocks_it_would_hide(capsys, tmp_path):
+    page = tmp_path / "p.html"
+    page.write_text(APPEAL_PAGE)
+    code, out, _ = run(capsys, "classify", str(page))
+    assert code == 0 and "blocks would be hidden" in out
+
+
+def test_errors_reach_the_shell_without_a_traceback(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "server.cli", "evaluate", str(tmp_path / "nope.html")],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and done.stderr.startswith("hush evaluate: error:")

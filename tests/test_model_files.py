@@ -1,0 +1,86 @@
+"""Model files: the shipped one loads; damaged, foreign or mismatched ones fail with a clear message."""
+
+from __future__ import annotations
+
+import zipfile
+
+import pytest
+import skops.io as sio
+from sklearn.tree import DecisionTreeClassifier
+
+from model import ModelError, load_model
+from model.persist import save
+from model.predict import SHIPPED_MODEL, HushModel
+
+
+@pytest.fixture(scope="module")
+def shipped() -> HushModel:
+    return load_model()
+
+
+def test_the_shipped_model_carries_its_metadata(shipped):
+    meta = shipped.metadata
+    for key in (
+        "version",
+        "trained_at",
+        "corpus_digest",
+        "sklearn_version",
+        "threshold",
+        "metrics",
+        "folders",
+    ):
+        assert key in meta
+    assert shipped.version.startswith("hush-")
+    assert 0 < shipped.block_threshold <= 1 and 0 < shipped.box_threshold <= 1.01
+
+
+def test_a_missing_file(tmp_path):
+    with pytest.raises(ModelError, match="not found"):
+        load_model(tmp_path / "nope.skops")
+
+
+def test_random_bytes(tmp_path):
+    bad = tmp_path / "bad.skops"
+    bad.write_bytes(b"\x00\x01 not a zip at all" * 100)
+    with pytest.raises(ModelError, match="not a Hush model"):
+        load_model(bad)
+
+
+def test_a_truncated_file(tmp_path):
+    cut = tmp_path / "cut.skops"
+    cut.write_bytes(SHIPPED_MODEL.read_bytes()[: SHIPPED_MODEL.stat().st_size // 2])
+    with pytest.raises(ModelError):
+        load_model(cut)
+
+
+def test_a_foreign_skops_file_is_refused_for_its_types(tmp_path):
+    foreign = tmp_path / "tree.skops"
+    sio.dump({"block": DecisionTreeClassifier(), "box": None, "metadata": "{}"}, foreign)
+    with pytest.raises(ModelError, match="DecisionTreeClassifier"):
+        load_model(foreign)
+
+
+def test_a_tampered_member_is_refused(tmp_path):
+    tampered = tmp_path / "tampered.skops"
+    with zipfile.ZipFile(SHIPPED_MODEL) as src, zipfile.ZipFile(tampered, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "schema.json":
+                data = data.replace(b"sklearn.pipeline", b"os.system.pipeline", 1)
+            dst.writestr(item, data)
+    with pytest.raises(ModelError):
+        load_model(tampered)
+
+
+def test_a_model_from_another_scikit_learn_version(tmp_path, shipped):
+    meta = dict(shipped.metadata, sklearn_version="0.1.0")
+    other = tmp_path / "old.skops"
+    save(HushModel(shipped.block_model, shipped.box_model, meta), other)
+    with pytest.raises(ModelError, match="scikit-learn 0.1.0"):
+        load_model(other)
+
+
+def test_saving_leaves_no_temporary_file(tmp_path, shipped):
+    save(shipped, tmp_path / "m.skops")
+    assert [p.name for p in tmp_path.iterdir()] == ["m.skops"]
+    assert load_model(tmp_path / "m.skops").version == shipped.version
