@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from model import features as F
+from model import signals
 from model.segment import Page
 
 BOX_TEXT, BOX_TOKENS = 0, 1
@@ -43,6 +44,12 @@ BOX_NUMERIC = [
     "window",
     "before_seed",
     "after_seed",
+    "outside_score",
+    "contrast",
+    "units_after",
+    "is_tail",
+    "widget_tokens",
+    "widget_chain",
 ]
 SEED_SCORE = 0.5
 WINDOW_BEFORE = 8  # sibling units a window may reach back from its seed
@@ -103,6 +110,9 @@ def rows(page: Page, spans: list[Span], block_scores: np.ndarray) -> np.ndarray:
     """One row per span: [text, tokens, *numbers], using the block model's scores."""
     out = np.empty((len(spans), 2 + len(BOX_NUMERIC)), dtype=object)
     total = max(1, page.cum_chars[-1])
+    block_chars = np.array([b.chars for b in page.blocks], dtype=float)
+    cum_weighted = np.concatenate(([0.0], np.cumsum(block_scores * block_chars)))
+    cum_block_chars = np.concatenate(([0.0], np.cumsum(block_chars)))
     for r, span in enumerate(spans):
         c = page.contexts[span.context]
         blocks = page.blocks[span.b0 : span.b1]
@@ -127,6 +137,12 @@ def rows(page: Page, spans: list[Span], block_scores: np.ndarray) -> np.ndarray:
         facts = np.array([F.text_facts(b.text) for b in blocks]).sum(axis=0)
         link_chars = sum(b.link_chars for b in blocks)
         weight = max(1.0, chars.sum())
+        # How the span stands out from the rest of its container: an island of appeal in an article.
+        outer = c if span.window else parent
+        outside_chars = cum_block_chars[outer.b1] - cum_block_chars[outer.b0] - chars.sum()
+        outside_weighted = cum_weighted[outer.b1] - cum_weighted[outer.b0] - (scores * chars).sum()
+        outside = outside_weighted / outside_chars if outside_chars > 0 else 0.0
+        units_after = max(0, outer.b1 - span.b1)
         out[r, BOX_TEXT] = text.lower()
         out[r, BOX_TOKENS] = tokens
         out[r, 2:] = (
@@ -154,6 +170,12 @@ def rows(page: Page, spans: list[Span], block_scores: np.ndarray) -> np.ndarray:
             int(span.window),
             min(span.before, 10) / 10,
             min(span.after, 10) / 10,
+            outside,
+            float((scores * chars).sum() / weight) - outside,
+            min(units_after, 20) / 10,
+            int(units_after == 0),
+            sum(t in signals.WIDGET_TOKENS for t in c.tokens.split()),
+            sum(t in signals.WIDGET_TOKENS for t in c.chain.split()[:30]),
         )
     return out
 

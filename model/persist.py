@@ -30,7 +30,17 @@ EXPECTED_TYPES = frozenset(
         "numpy.float64",
         "numpy.int64",
         "numpy.ndarray",
+        "numpy.random._generator.Generator",
+        "numpy.uint64",
+        "sklearn._loss._loss.CyHalfBinomialLoss",
+        "sklearn._loss.link.Interval",
+        "sklearn._loss.link.LogitLink",
+        "sklearn._loss.loss.HalfBinomialLoss",
         "sklearn.compose._column_transformer.ColumnTransformer",
+        "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+        "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.preprocessing._label.LabelEncoder",
         "sklearn.feature_extraction.text.HashingVectorizer",
         "sklearn.linear_model._logistic.LogisticRegression",
         "sklearn.pipeline.Pipeline",
@@ -91,7 +101,7 @@ def load(path: Path) -> HushModel:
     try:
         payload = sio.load(path, trusted=sorted(untrusted))
         metadata = json.loads(payload["metadata"])
-        model = HushModel(payload["block"], payload["box"], metadata)
+        model = HushModel(payload["block"], payload["box"], metadata, path=path)
     except Exception as err:  # noqa: BLE001 - any failure here means a damaged or foreign file
         raise ModelError(f"{path} is damaged or not a Hush model ({type(err).__name__}: {err})") from None
     trained_with = metadata.get("sklearn_version")

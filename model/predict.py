@@ -41,7 +41,10 @@ class Scored:
 class HushModel:
     """A trained block model and box model, their thresholds and metadata."""
 
-    def __init__(self, block_model: Pipeline, box_model: Pipeline, metadata: dict) -> None:
+    def __init__(
+        self, block_model: Pipeline, box_model: Pipeline, metadata: dict, path: Path | None = None
+    ) -> None:
+        self.path = path  # the file it was loaded from, if any
         self.block_model = block_model
         self.box_model = box_model
         self.metadata = metadata

@@ -434,6 +434,11 @@ APPEAL_PHRASES = (
     "already a member",
     "already a supporter",
     "matching gift",
+    "dear reader", "a message from", "a note to readers", "a note from", "to our readers", "our readers",
+    # Openers of appeals in other languages
+    "liebe leser", "in eigener sache", "chers lecteurs", "chères lectrices", "queridos lectores",
+    "querido lector", "cari lettori", "caros leitores", "drodzy czytelnicy", "beste lezer",
+    "дорогие читатели", "уважаемые читатели",
     # German
     "unterstütz",
     "spende",

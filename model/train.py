@@ -230,11 +230,23 @@ def train(
 
 def _params_digest(block_model: Pipeline, box_model: Pipeline, corpus: str) -> str:
     h = hashlib.sha256(corpus.encode())
-    for m in (block_model, box_model):
-        clf = m.named_steps["classify"]
-        h.update(np.ascontiguousarray(clf.coef_, dtype=np.float64).tobytes())
-        h.update(np.ascontiguousarray(clf.intercept_, dtype=np.float64).tobytes())
+    for array in fitted_arrays(block_model) + fitted_arrays(box_model):
+        h.update(np.ascontiguousarray(array).tobytes())
     return h.hexdigest()
+
+
+def fitted_arrays(pipeline: Pipeline) -> list[np.ndarray]:
+    """The learnt numbers of a pipeline: scaler statistics, linear weights, tree nodes."""
+    arrays: list[np.ndarray] = []
+    for _, transformer, _ in pipeline.named_steps["columns"].transformers_:
+        if hasattr(transformer, "mean_"):
+            arrays += [transformer.mean_, transformer.scale_]
+    clf = pipeline.named_steps["classify"]
+    if hasattr(clf, "coef_"):
+        arrays += [clf.coef_, clf.intercept_]
+    for trees in getattr(clf, "_predictors", []):
+        arrays += [tree.nodes for tree in trees]
+    return arrays
 
 
 def relative_folders(folders: list[Path]) -> list[str]:

@@ -122,7 +122,7 @@ def _log_request(response: Response) -> Response:
     log_urls = current_app.config["LOG_URLS"]
     rule = request.url_rule.rule if request.url_rule else "-"
     if log_urls:
-        rule = request.full_path.rstrip("?")
+        rule = repr(request.full_path.rstrip("?"))[1:-1]  # escaped: a path cannot forge log lines
     received = g.get("received_bytes", request.content_length or 0)
     line = f"{request.method} {rule} {response.status_code} in={received}B"
     if g.get("body_bytes", received) != received:

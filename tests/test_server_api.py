@@ -237,7 +237,9 @@ def html_trees(draw: st.DrawFn, depth: int = 0) -> str:
     return f"<{tag}>{text}{''.join(children)}</{tag}>"
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(html_trees(), min_size=1, max_size=4))
 def test_answers_keep_their_invariants(client: FlaskClient, trees: list[str]) -> None:
     html, elements = stamp(f"<html><body>{''.join(trees)}</body></html>")
@@ -246,7 +248,9 @@ def test_answers_keep_their_invariants(client: FlaskClient, trees: list[str]) ->
     check_answer(response.get_json(), elements)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.text(max_size=300))
 def test_no_html_string_makes_a_500(client: FlaskClient, text: str) -> None:
     response = classify(client, {"html": text})

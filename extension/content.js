@@ -1,0 +1,950 @@
+/* Hush content script.
+ *
+ * 1. Asks the service worker whether to run here (site not paused, endpoint reachable).
+ * 2. Walks the body in slices of a few milliseconds, stamping data-hush-id on block elements and writing
+ *    a compact copy of the page (no script/style/svg/noscript/template, no comments, no inline styles,
+ *    only the attributes the classifier uses), and hands it to the service worker.
+ * 3. Collapses the elements whose ids come back, after checking that each id is one it stamped and sent.
+ * 4. Watches for subtrees added later and sends each new one as a fragment.
+ * The page's scripts never see any of this: no globals, no window messages, nothing read from the page
+ * but its DOM.
+ */
+"use strict";
+
+(function () {
+  if (globalThis.__hushContent) return; // injected twice (e.g. extension reloaded)
+  globalThis.__hushContent = true;
+
+  const { api, ID_RE } = globalThis.Hush;
+  const EXTENSION_ORIGIN = api.runtime.getURL("");
+  const HTML_NS = "http://www.w3.org/1999/xhtml";
+
+  // ----------------------------------------------------------------------------------------- limits
+  const SLICE_MS = 6; // longest run of DOM work before yielding to the page
+  const MAX_ELEMENTS = 100000; // pages with more elements are skipped
+  const MAX_PAYLOAD_CHARS = 3 * 1024 * 1024; // compact copies larger than this are not sent
+  const MAX_FRAGMENT_CHARS = 512 * 1024;
+  const FRAGMENT_DEBOUNCE_MS = 200; // wait for a burst of insertions to settle ...
+  const FRAGMENT_MAX_WAIT_MS = 800; // ... but not longer than this
+  const MAX_FRAGMENTS_PER_BATCH = 12;
+  const MAX_QUEUE = 4000;
+  const MIN_FRAGMENT_TEXT = 12;
+  const FRAGMENT_CONCURRENCY = 3;
+
+  // Whose contents are never sent (and never stamped).
+  const DROP = new Set(["script", "style", "svg", "noscript", "template", "iframe", "object", "embed",
+    "canvas", "math", "link", "meta", "base", "head", "source", "track", "param", "hush-placeholder"]);
+  // Elements without an end tag.
+  const VOID = new Set(["area", "br", "col", "embed", "hr", "img", "input", "source", "track", "wbr"]);
+  // Phrasing elements that never wrap an appeal on their own; they are sent but not stamped.
+  const NO_STAMP = new Set(["b", "i", "em", "strong", "small", "sup", "sub", "abbr", "mark", "u", "s", "q",
+    "cite", "code", "kbd", "var", "samp", "time", "data", "img", "picture", "source", "track", "br", "wbr",
+    "span", "font", "bdi", "bdo", "ruby", "rt", "rp", "del", "ins", "dfn", "col", "colgroup", "option",
+    "optgroup", "input", "label", "area", "map", "hr", "tbody", "thead", "tfoot", "textarea", "select",
+    "video", "audio", "param", "tt", "big", "nobr"]);
+  // Pure formatting: their text is sent, their tags are not.
+  const UNWRAP = new Set(["b", "i", "em", "strong", "small", "sup", "sub", "abbr", "mark", "u", "s", "font",
+    "time", "data", "bdi", "bdo", "cite", "q", "dfn", "del", "ins", "kbd", "var", "samp", "code", "tt", "big",
+    "nobr", "wbr", "picture"]);
+  // Elements kept even when empty (their attributes can carry the signal, e.g. a "donate" link with an icon).
+  const KEEP_EMPTY = new Set(["a", "button", "select", "textarea", "progress", "meter"]);
+  // ARIA roles worth sending (landmarks, dialogs, controls); "presentation", "menuitem" and the like are noise.
+  const ROLES = new Set(["banner", "complementary", "contentinfo", "dialog", "alertdialog", "alert", "status",
+    "main", "navigation", "region", "button", "link", "form", "search", "note", "marquee", "article",
+    "heading", "tooltip", "log"]);
+  // Tags of the wrappers that keep a placeholder valid inside lists and tables.
+  const WRAP_TAGS = new Set(["li", "tr", "td", "th", "dt", "dd"]);
+  // Block-level tags: whitespace between two of them carries nothing and is not sent.
+  const BLOCK = new Set(["div", "p", "ul", "ol", "li", "section", "article", "aside", "header", "footer", "nav",
+    "main", "form", "figure", "figcaption", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "dl", "dt",
+    "dd", "blockquote", "pre", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "details", "summary", "dialog",
+    "fieldset", "address", "caption", "picture", "script", "style", "noscript", "template", "link", "meta",
+    "iframe", "svg", "select", "option", "label"]);
+  // Boxes by nature: a reader's "hide this" climbs up to one of them and no further.
+  const BOXES = new Set(["aside", "section", "dialog", "form", "figure", "nav", "header", "footer", "table"]);
+  // Containers that a reader's "hide this" never climbs past.
+  const CLIMB_STOP = new Set(["body", "html", "main", "article"]);
+  const VALUE_INPUT_TYPES = new Set(["button", "submit", "reset", "radio", "checkbox"]);
+
+  // ------------------------------------------------------------------------------------------ state
+  let state = "idle"; // idle | starting | running | paused | unreachable | skipped | error | stopped
+  let stateError = "";
+  let mode = "placeholder";
+  let counter = 0;
+  let generation = 0; // bumps on stop, so that slow work started earlier is dropped
+  const idToEl = new Map();
+  let elToId = new WeakMap();
+  const hidden = new Map(); // element -> {id, placeholder, inlineFallback}
+  const revealed = new WeakSet(); // blocks the reader chose to show; never hidden again on this page
+  let cssReady = null; // promise of {ok}
+  let observer = null;
+  let queue = [];
+  let flushTimer = 0;
+  let firstQueuedAt = 0;
+  let flushing = false;
+  let initialDone = false;
+  let lastContextTarget = null;
+  const perf = { busyMs: 0, maxSliceMs: 0, slices: 0, elements: 0, stamped: 0, payloadChars: 0,
+    fragmentsSent: 0, fragmentChars: 0, pageSentAt: 0, answeredAt: 0 };
+
+  // -------------------------------------------------------------------------------------- messaging
+  /** A message to the service worker; resolves to its reply, or null when there is none. */
+  function send(message) {
+    try {
+      return Promise.resolve(api.runtime.sendMessage(message)).then((reply) => reply || null, () => null);
+    } catch (_err) {
+      return Promise.resolve(null); // extension reloaded or removed
+    }
+  }
+
+  function fromExtension(sender) {
+    return !!sender && sender.id === api.runtime.id &&
+      (typeof sender.url !== "string" || sender.url.startsWith(EXTENSION_ORIGIN));
+  }
+
+  // ----------------------------------------------------------------------------------- time slicing
+  const channel = new MessageChannel();
+  const waiting = [];
+  channel.port1.onmessage = () => {
+    const resolve = waiting.shift();
+    if (resolve) resolve();
+  };
+  /** Yield to the page's own tasks (a new task, not throttled like nested timers). */
+  function yieldToPage() {
+    return new Promise((resolve) => {
+      waiting.push(resolve);
+      channel.port2.postMessage(null);
+    });
+  }
+
+  /** Run step(deadline) until it returns true, each slice at most SLICE_MS, yielding in between. */
+  async function runSliced(step, gen) {
+    for (;;) {
+      const start = performance.now();
+      const done = step(start + SLICE_MS);
+      const took = performance.now() - start;
+      perf.busyMs += took;
+      perf.slices += 1;
+      if (took > perf.maxSliceMs) perf.maxSliceMs = took;
+      if (done) return true;
+      await yieldToPage();
+      if (gen !== generation) return false;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------ serialising
+  function escapeText(text) {
+    return /[&<>]/.test(text) ? text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;") : text;
+  }
+
+  function escapeAttr(text) {
+    return /[&"<]/.test(text) ? text.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;") : text;
+  }
+
+  function squash(value, max) {
+    const v = value.replace(/\s+/g, " ").trim();
+    return v.length > max ? v.slice(0, max) : v;
+  }
+
+  /** Class tokens worth sending: no generated names (hashes, counters), at most ~80 characters. */
+  const classCache = new Map();
+  function trimClass(value) {
+    let v = classCache.get(value);
+    if (v !== undefined) return v;
+    v = trimClassUncached(value);
+    if (classCache.size > 5000) classCache.clear();
+    classCache.set(value, v);
+    return v;
+  }
+
+  function trimClassUncached(value) {
+    let v = "";
+    for (const token of value.split(/\s+/)) {
+      // Tokens with digits are layout counters or generated names ("col-md-3", "css-1x2y3z", "menu--depth-2").
+      if (!token || token.length > 32 || /\d|__[A-Za-z]{5}$/.test(token)) continue;
+      if (v.length + token.length > 48) break;
+      v = v ? v + " " + token : token;
+    }
+    return v;
+  }
+
+  function isBlockOrNone(node) {
+    return node === null || (node.nodeType === 1 && BLOCK.has(node.localName)) || node.nodeType === 8;
+  }
+
+  /** href without query, fragment, data:/javascript:/blob: URLs. Returns "" to drop the attribute. */
+  function trimHref(value) {
+    let v = value.trim();
+    const head = v.slice(0, 11).toLowerCase();
+    if (head.startsWith("data:") || head.startsWith("javascript:") || head.startsWith("blob:") ||
+        head.startsWith("vbscript:")) return "";
+    const cut = v.search(/[?#]/);
+    if (cut >= 0) v = v.slice(0, cut);
+    let host = "";
+    if (v.startsWith(location.origin + "/")) {
+      v = v.slice(location.origin.length); // same site: the path is enough
+    } else {
+      const m = /^(?:https?:)?\/\/(?:www\.)?([^/]*)/i.exec(v); // another site: host and path, no scheme
+      if (m) {
+        host = "//" + m[1];
+        v = v.slice(m[0].length);
+      }
+    }
+    if (v.length > 40) {
+      // Long paths: the last two segments say what the link is ("…/ueber-uns/mitglied-werden/").
+      const segments = v.split("/").filter(Boolean).slice(-2).join("/");
+      v = "/…/" + (segments.length > 60 ? segments.slice(-60) : segments);
+    }
+    return (host + v).slice(0, 120);
+  }
+
+  function stampOf(el) {
+    let id = elToId.get(el);
+    if (id !== undefined) {
+      if (el.getAttribute("data-hush-id") !== id) el.setAttribute("data-hush-id", id);
+      return id;
+    }
+    counter += 1;
+    id = counter.toString(36);
+    elToId.set(el, id);
+    idToEl.set(id, el);
+    el.setAttribute("data-hush-id", id);
+    perf.stamped += 1;
+    return id;
+  }
+
+  /** True when `parent` (stamped) holds one element and no text of its own: that child needs no id. */
+  function wrapsOneElement(parent) {
+    if (parent.childElementCount !== 1) return false;
+    const nodes = parent.childNodes;
+    if (nodes.length > 3) return false;
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i];
+      if (n.nodeType === 3 && /\S/.test(n.data)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * A sliced serialiser for the subtree at `root` (an element). Options:
+   *   stamp: stamp data-hush-id on stampable elements (else only already-stamped ones carry their id)
+   *   labels: Map element -> label, written as data-hush-label (corrections)
+   *   skipRoot: write the root's children only (the document's <body> is written by the caller)
+   *   maxChars: stop (tooBig) past this many characters
+   * Returns {step(deadline) -> done, out: string[], ids: Set, textChars, elements, aborted, tooBig}.
+   */
+  function serializer(root, opts) {
+    const out = [];
+    const ids = new Set();
+    const labels = opts.labels || null;
+    // Open elements, and for each: its end tag ("" when unwrapped), whether it holds a label, and
+    // whether its only content is one element (whose id would then be redundant).
+    const stack = [];
+    const closers = [];
+    const labelled = [];
+    const single = [];
+    const self = { step, out, ids, textChars: 0, elements: 0, aborted: false, tooBig: false };
+    let cur = opts.skipRoot ? root.firstChild : root;
+    let size = 0;
+    let labelDepth = 0;
+    if (opts.skipRoot) {
+      if (!cur) return Object.assign(self, { step: () => true });
+      stack.push(root);
+      closers.push("");
+      labelled.push(false);
+      single.push(false);
+    }
+
+    function attributes(el, tag) {
+      // Only what the classifier uses; everything else (style, data-*, src, on*, ...) stays behind.
+      let s = "";
+      let v = el.getAttribute("class");
+      if (v) {
+        v = trimClass(v);
+        if (v) s += ' class="' + escapeAttr(v) + '"';
+      }
+      v = el.getAttribute("id");
+      if (v) s += ' id="' + escapeAttr(squash(v, 60)) + '"';
+      v = el.getAttribute("role");
+      if (v && ROLES.has(v)) s += ' role="' + v + '"';
+      v = el.getAttribute("aria-label");
+      if (v) s += ' aria-label="' + escapeAttr(squash(v, 120)) + '"';
+      if (tag === "a" || tag === "area") {
+        v = el.getAttribute("href");
+        if (v) {
+          v = trimHref(v);
+          if (v) s += ' href="' + escapeAttr(v) + '"';
+        }
+      } else if (tag === "input" || tag === "button") {
+        const type = el.getAttribute("type");
+        if (type) s += ' type="' + escapeAttr(squash(type, 30)) + '"';
+        v = el.getAttribute("name");
+        if (v) s += ' name="' + escapeAttr(squash(v, 60)) + '"';
+        v = el.getAttribute("value");
+        if (v && (tag === "button" || VALUE_INPUT_TYPES.has((type || "").toLowerCase()))) {
+          s += ' value="' + escapeAttr(squash(v, 100)) + '"';
+        }
+      }
+      return s;
+    }
+
+    /** Write el's start tag; returns its end tag, or null when el is left out with its contents. */
+    function enter(el, tag, parentSingle) {
+      let id = elToId.get(el);
+      const label = labels !== null && labels.has(el);
+      if (id === undefined && !label) {
+        if (UNWRAP.has(tag)) return ""; // its text goes out, its tag does not
+        if (!VOID.has(tag) && !KEEP_EMPTY.has(tag)) {
+          const first = el.firstChild;
+          if (first === null || (first === el.lastChild && first.nodeType === 3 && !/\S/.test(first.data))) {
+            return null; // an empty box: nothing to classify
+          }
+        }
+        if (opts.stamp && !NO_STAMP.has(tag) && !parentSingle) id = stampOf(el);
+      }
+      let s = "<" + tag;
+      if (id !== undefined) {
+        ids.add(id);
+        s += ' data-hush-id="' + id + '"';
+      }
+      if (label && labelDepth === 0) s += ' data-hush-label="' + escapeAttr(labels.get(el)) + '"';
+      if (el.hasAttributes()) s += attributes(el, tag);
+      s += ">";
+      out.push(s);
+      size += s.length;
+      self.elements += 1;
+      return VOID.has(tag) ? "" : "</" + tag + ">";
+    }
+
+    function pop() {
+      stack.pop();
+      const closer = closers.pop();
+      if (labelled.pop()) labelDepth -= 1;
+      single.pop();
+      if (closer) out.push(closer);
+    }
+
+    function step(deadline) {
+      if (cur === null) return true;
+      // Between slices the page may have moved things: if our position is no longer where the stack says,
+      // stop here and send what we have (whatever was added meanwhile reaches us as a fragment).
+      if (stack.length && cur.parentNode !== stack[stack.length - 1]) {
+        self.aborted = true;
+        while (stack.length) pop();
+        cur = null;
+        return true;
+      }
+      let n = 0;
+      while (cur !== null) {
+        if ((++n & 31) === 0) {
+          if (performance.now() > deadline) return false;
+          if (size > opts.maxChars) {
+            self.tooBig = true;
+            cur = null;
+            return true;
+          }
+        }
+        const type = cur.nodeType;
+        if (type === 1) {
+          const tag = cur.localName;
+          if (!DROP.has(tag) && !(WRAP_TAGS.has(tag) && cur.hasAttribute("data-hush-placeholder-wrap"))) {
+            const depth = stack.length;
+            const closer = enter(cur, tag, depth > 0 && single[depth - 1]);
+            if (closer !== null && !VOID.has(tag) && cur.firstChild !== null) {
+              const label = labels !== null && labels.has(cur);
+              if (label) labelDepth += 1;
+              const id = elToId.get(cur);
+              stack.push(cur);
+              closers.push(closer);
+              labelled.push(label);
+              single.push(id !== undefined && closer !== "" && wrapsOneElement(cur));
+              cur = cur.firstChild;
+              continue;
+            }
+            if (closer) out.push(closer);
+          }
+        } else if (type === 3) {
+          const data = cur.data;
+          if (!/\S/.test(data)) {
+            // Whitespace: one space, and none at all between two blocks.
+            const prev = cur.previousSibling;
+            const next = cur.nextSibling;
+            if (data.length && !(isBlockOrNone(prev) && isBlockOrNone(next)) && out.length &&
+                !out[out.length - 1].endsWith(" ")) {
+              out.push(" ");
+              size += 1;
+            }
+          } else {
+            const t = escapeText(data.replace(/\s+/g, " "));
+            out.push(t);
+            size += t.length;
+            self.textChars += t.length;
+          }
+        }
+        // Next node: a sibling, or climb, closing tags.
+        for (;;) {
+          if (stack.length === 0) {
+            cur = null;
+            break;
+          }
+          const sib = cur.nextSibling;
+          if (sib !== null) {
+            cur = sib;
+            break;
+          }
+          cur = stack[stack.length - 1]; // no more siblings: close the parent
+          pop();
+          if (stack.length === 0) {
+            cur = null; // closed the root
+            break;
+          }
+        }
+      }
+      return true;
+    }
+
+    return self;
+  }
+
+  function docTitle() {
+    return (document.title || "").replace(/\s+/g, " ").trim().slice(0, 300);
+  }
+
+  function docLang() {
+    return (document.documentElement.getAttribute("lang") || "").trim().slice(0, 35);
+  }
+
+  function pageUrl() {
+    return location.origin + location.pathname; // no query string or fragment: they may hold secrets
+  }
+
+  /** The whole document as a compact HTML string (sliced). Returns null if stopped meanwhile. */
+  async function serialiseDocument(opts, gen) {
+    const body = document.body;
+    const ser = serializer(body, Object.assign({ skipRoot: true, maxChars: MAX_PAYLOAD_CHARS }, opts));
+    const finished = await runSliced(ser.step, gen);
+    if (!finished) return null;
+    const lang = docLang();
+    const head = ['<!DOCTYPE html><html', lang ? ' lang="' + escapeAttr(lang) + '"' : "", "><head>",
+      '<meta charset="utf-8">', "<title>", escapeText(docTitle()), "</title>"];
+    for (const meta of opts.meta || []) {
+      head.push('<meta name="' + escapeAttr(meta[0]) + '" content="' + escapeAttr(meta[1]) + '">');
+    }
+    head.push("</head><body>");
+    const html = head.join("") + ser.out.join("") + "</body></html>";
+    return { html, ids: ser.ids, tooBig: ser.tooBig, elements: ser.elements };
+  }
+
+  // ------------------------------------------------------------------------------------- collapsing
+  function ensureCss() {
+    if (!cssReady) cssReady = send({ type: "css" }).then((r) => !!(r && r.ok));
+    return cssReady;
+  }
+
+  function isInline(el) {
+    try {
+      const d = getComputedStyle(el).display;
+      return d === "inline" || d === "inline-block" || d === "inline-flex" || d === "contents";
+    } catch (_err) {
+      return false;
+    }
+  }
+
+  function styleAll(el, props) {
+    for (const key of Object.keys(props)) el.style.setProperty(key, props[key], "important");
+  }
+
+  /** The slim placeholder: "Appeal hidden · Show", in a shadow root so the page's CSS stays out. */
+  function makePlaceholder(el, id) {
+    const tag = el.localName;
+    const host = document.createElement("hush-placeholder");
+    host.setAttribute("data-hush-for", id);
+    if (isInline(el)) host.setAttribute("data-hush-inline", "");
+    const shadow = host.attachShadow({ mode: "open" });
+    const bar = document.createElement("div");
+    bar.setAttribute("role", "group");
+    bar.setAttribute("aria-label", "Hidden by Hush");
+    styleAll(bar, {
+      display: "flex", "align-items": "center", gap: "6px", "flex-wrap": "wrap",
+      font: "13px/1.4 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+      color: "#4a4f57", background: "#f4f5f7", border: "1px dashed #b8bcc4", "border-radius": "4px",
+      padding: "2px 8px", margin: "0", "text-align": "start", "letter-spacing": "normal",
+      "text-transform": "none", "min-height": "0", "max-width": "100%", "box-sizing": "border-box",
+    });
+    const label = document.createElement("span");
+    label.textContent = "Appeal hidden ·";
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = "Show";
+    button.setAttribute("aria-label", "Show the hidden appeal");
+    styleAll(button, {
+      font: "inherit", color: "#1a5fb4", background: "transparent", border: "0", padding: "0 2px",
+      margin: "0", cursor: "pointer", "text-decoration": "underline", "min-height": "0", "min-width": "0",
+      "box-shadow": "none", width: "auto", height: "auto", "line-height": "inherit",
+    });
+    button.addEventListener("click", (event) => {
+      event.preventDefault();
+      event.stopPropagation();
+      reveal(el, true);
+    });
+    bar.append(label, button);
+    shadow.append(bar);
+    // Keep the surrounding structure valid: a list item stays a list item, a table row a row.
+    let outer = host;
+    if (tag === "li") {
+      outer = document.createElement("li");
+      outer.append(host);
+    } else if (tag === "tr") {
+      outer = document.createElement("tr");
+      const cell = document.createElement("td");
+      cell.colSpan = 1000;
+      cell.append(host);
+      outer.append(cell);
+    } else if (tag === "td" || tag === "th") {
+      outer = document.createElement(tag);
+      outer.append(host);
+    } else if (tag === "dt" || tag === "dd") {
+      outer = document.createElement(tag);
+      outer.append(host);
+    }
+    if (outer !== host) outer.setAttribute("data-hush-placeholder-wrap", "");
+    return outer;
+  }
+
+  function isInsideHidden(el) {
+    for (let p = el; p; p = p.parentElement) if (hidden.has(p)) return true;
+    return false;
+  }
+
+  function textLength(el) {
+    return (el.textContent || "").replace(/\s+/g, "").length;
+  }
+
+  /** The endpoint may be wrong or hostile: never hide the document itself or what holds most of it. */
+  function safeToHide(el, bodyText) {
+    const tag = el.localName;
+    if (el === document.body || el === document.documentElement || tag === "head") return false;
+    if (el.contains(document.body)) return false;
+    if (el.closest("hush-placeholder, [data-hush-placeholder-wrap]")) return false;
+    if (tag === "main" || el.getAttribute("role") === "main" || el.querySelector("main, [role=main]")) return false;
+    if (bodyText >= 200 && textLength(el) > bodyText * 0.6) return false;
+    return true;
+  }
+
+  function collapse(el, id) {
+    if (hidden.has(el) || revealed.has(el) || isInsideHidden(el)) return false;
+    // A block that contains already hidden ones: unfold those first, the outer one covers them.
+    for (const [inner] of Array.from(hidden)) if (el.contains(inner)) unhide(inner);
+    const entry = { id, placeholder: null, inlineFallback: false };
+    if (mode === "placeholder") {
+      entry.placeholder = makePlaceholder(el, id);
+      el.before(entry.placeholder);
+    }
+    el.setAttribute("data-hush-hidden", mode);
+    cssReady.then((ok) => {
+      if (!ok && hidden.get(el) === entry) {
+        // The user style sheet could not be injected: fall back to an inline style.
+        entry.inlineFallback = true;
+        entry.oldDisplay = [el.style.getPropertyValue("display"), el.style.getPropertyPriority("display")];
+        el.style.setProperty("display", "none", "important");
+      }
+    });
+    hidden.set(el, entry);
+    return true;
+  }
+
+  function unhide(el) {
+    const entry = hidden.get(el);
+    if (!entry) return;
+    hidden.delete(el);
+    if (entry.placeholder) entry.placeholder.remove();
+    el.removeAttribute("data-hush-hidden");
+    if (entry.inlineFallback) {
+      el.style.removeProperty("display");
+      if (entry.oldDisplay[0]) el.style.setProperty("display", entry.oldDisplay[0], entry.oldDisplay[1]);
+    }
+  }
+
+  function reveal(el, focus) {
+    unhide(el);
+    revealed.add(el);
+    if (focus) {
+      // Move focus to the block just shown so a keyboard reader continues there.
+      if (!el.hasAttribute("tabindex")) {
+        el.setAttribute("tabindex", "-1");
+        el.addEventListener("blur", () => el.removeAttribute("tabindex"), { once: true });
+      }
+      el.focus({ preventScroll: true });
+    }
+    reportCount();
+  }
+
+  function revealAll(byReader) {
+    for (const el of Array.from(hidden.keys())) {
+      unhide(el);
+      if (byReader) revealed.add(el);
+    }
+    reportCount();
+  }
+
+  /** Apply an answer: only ids this script stamped and sent in that request, still in the page. */
+  async function applyHide(hide, sentIds) {
+    if (!Array.isArray(hide) || hide.length === 0) return 0;
+    const targets = [];
+    for (const id of hide) {
+      if (typeof id !== "string" || !ID_RE.test(id) || !sentIds.has(id)) continue;
+      const el = idToEl.get(id);
+      if (!el || !el.isConnected || el.getAttribute("data-hush-id") !== id) continue;
+      targets.push([el, id]);
+    }
+    if (!targets.length) return 0;
+    const ok = await ensureCss();
+    void ok;
+    const bodyText = textLength(document.body);
+    let n = 0;
+    for (const [el, id] of targets) {
+      if (safeToHide(el, bodyText) && collapse(el, id)) n += 1;
+    }
+    if (n) reportCount();
+    return n;
+  }
+
+  let countTimer = 0;
+  function reportCount() {
+    clearTimeout(countTimer);
+    countTimer = setTimeout(() => {
+      send({ type: "count", count: hidden.size, state, error: stateError });
+    }, 50);
+  }
+
+  // ------------------------------------------------------------------------------- stamps clean-up
+  /** Remove every data-hush-id this script set (the page is then as it was). */
+  async function unstampAll() {
+    const entries = Array.from(idToEl.entries());
+    idToEl.clear();
+    elToId = new WeakMap();
+    let i = 0;
+    await runSliced((deadline) => {
+      while (i < entries.length) {
+        const [id, el] = entries[i++];
+        if (!hidden.has(el) && el.getAttribute("data-hush-id") === id) el.removeAttribute("data-hush-id");
+        if ((i & 63) === 0 && performance.now() > deadline) return false;
+      }
+      return true;
+    }, generation);
+  }
+
+  function stopObserving() {
+    if (observer) observer.disconnect();
+    observer = null;
+    queue = [];
+    clearTimeout(flushTimer);
+    flushTimer = 0;
+  }
+
+  async function stop(nextState, error) {
+    generation += 1;
+    state = nextState;
+    stateError = error || "";
+    stopObserving();
+    revealAll(false);
+    await unstampAll();
+    initialDone = false;
+  }
+
+  // ------------------------------------------------------------------------------------- fragments
+  function onMutations(records) {
+    if (state !== "running") return;
+    for (const record of records) {
+      const added = record.addedNodes;
+      for (let i = 0; i < added.length; i++) {
+        let node = added[i];
+        if (node.nodeType === 3) {
+          // Text put into an element we did not stamp (it was empty then): look at that element again.
+          node = record.target;
+          if (node.nodeType !== 1 || elToId.has(node) || !/\S/.test(added[i].data)) continue;
+        } else if (node.nodeType !== 1) {
+          continue;
+        }
+        if (node.localName === "hush-placeholder" || node.hasAttribute("data-hush-placeholder-wrap")) continue;
+        if (queue.length < MAX_QUEUE) queue.push(node);
+      }
+    }
+    if (queue.length) scheduleFlush();
+  }
+
+  function scheduleFlush() {
+    if (!initialDone) return; // the first answer comes first; the flush after it takes the queue
+    const now = performance.now();
+    if (!firstQueuedAt) firstQueuedAt = now;
+    clearTimeout(flushTimer);
+    const wait = Math.max(0, Math.min(FRAGMENT_DEBOUNCE_MS, firstQueuedAt + FRAGMENT_MAX_WAIT_MS - now));
+    flushTimer = setTimeout(flush, wait);
+  }
+
+  let pruneAt = 20000;
+  function dropOrphanPlaceholders() {
+    for (const [el, entry] of Array.from(hidden)) {
+      if (!el.isConnected) {
+        hidden.delete(el);
+        if (entry.placeholder) entry.placeholder.remove();
+      }
+    }
+    // Long-lived pages (feeds, single-page apps) drop elements: forget the ids of those that are gone.
+    if (idToEl.size > pruneAt) {
+      for (const [id, el] of Array.from(idToEl)) if (!el.isConnected) idToEl.delete(id);
+      pruneAt = Math.max(20000, idToEl.size * 2);
+    }
+  }
+
+  /** New subtrees: connected, in the body, outside hidden blocks, not yet stamped, outermost only. */
+  function pickFragmentRoots(nodes) {
+    const set = new Set(nodes);
+    const roots = [];
+    const body = document.body;
+    for (const node of set) {
+      if (!node.isConnected || elToId.has(node) || !body.contains(node) || node === body) continue;
+      if (DROP.has(node.localName) || node.namespaceURI !== HTML_NS) continue;
+      let outer = true;
+      for (let p = node.parentElement; p && p !== body; p = p.parentElement) {
+        if (set.has(p) || hidden.has(p) || p.localName === "hush-placeholder" || DROP.has(p.localName)) {
+          outer = false;
+          break;
+        }
+      }
+      if (outer) roots.push(node);
+    }
+    return roots;
+  }
+
+  async function flush() {
+    flushTimer = 0;
+    if (flushing || state !== "running") return;
+    flushing = true;
+    const gen = generation;
+    try {
+      while (queue.length && gen === generation) {
+        firstQueuedAt = 0;
+        const nodes = queue;
+        queue = [];
+        dropOrphanPlaceholders();
+        const roots = pickFragmentRoots(nodes);
+        const batch = roots.slice(0, MAX_FRAGMENTS_PER_BATCH);
+        if (roots.length > batch.length) queue = roots.slice(batch.length).concat(queue);
+        const jobs = [];
+        for (const root of batch) {
+          if (!root.isConnected || elToId.has(root)) continue;
+          const stampedBefore = perf.stamped;
+          const ser = serializer(root, { stamp: true, maxChars: MAX_FRAGMENT_CHARS });
+          const finished = await runSliced(ser.step, gen);
+          if (!finished) return;
+          // Nothing new (only moved elements), or hardly any text: nothing to ask about.
+          if (perf.stamped === stampedBefore || ser.textChars < MIN_FRAGMENT_TEXT || ser.tooBig) continue;
+          jobs.push({ html: ser.out.join(""), ids: ser.ids });
+        }
+        await runLimited(jobs, FRAGMENT_CONCURRENCY, async (job) => {
+          perf.fragmentsSent += 1;
+          perf.fragmentChars += job.html.length;
+          const reply = await send({ type: "classify", fragment: true, url: pageUrl(), html: job.html,
+            title: docTitle(), lang: docLang() });
+          if (gen !== generation) return;
+          if (reply && reply.ok) await applyHide(reply.hide, job.ids);
+        });
+      }
+    } finally {
+      flushing = false;
+    }
+  }
+
+  async function runLimited(items, limit, fn) {
+    let next = 0;
+    const workers = [];
+    for (let w = 0; w < Math.min(limit, items.length); w++) {
+      workers.push((async () => {
+        while (next < items.length) await fn(items[next++]);
+      })());
+    }
+    await Promise.all(workers);
+  }
+
+  // ------------------------------------------------------------------------------------------ start
+  function pageIsEligible() {
+    if (location.protocol !== "http:" && location.protocol !== "https:") return "not-http";
+    if (!document.body || !(document.documentElement instanceof HTMLElement)) return "not-html";
+    if (document.contentType && !/html/i.test(document.contentType)) return "not-html";
+    if (document.body.getElementsByTagName("*").length > MAX_ELEMENTS) return "too-big";
+    return "";
+  }
+
+  async function start() {
+    if (state === "starting" || state === "running") return;
+    const why = pageIsEligible();
+    if (why) {
+      state = "skipped";
+      stateError = why;
+      return;
+    }
+    state = "starting";
+    const gen = ++generation;
+    const hello = await send({ type: "hello" });
+    if (gen !== generation) return;
+    if (!hello || !hello.run) {
+      state = hello && hello.reason === "paused" ? "paused" : hello && hello.reason === "unreachable" ? "unreachable" : "error";
+      stateError = (hello && hello.error) || "";
+      return;
+    }
+    mode = hello.mode === "remove" ? "remove" : "placeholder";
+    state = "running";
+    initialDone = false;
+    observer = new MutationObserver(onMutations);
+    observer.observe(document.body, { childList: true, subtree: true });
+
+    const page = await serialiseDocument({ stamp: true }, gen);
+    if (!page || gen !== generation) return;
+    perf.elements = page.elements;
+    perf.payloadChars = page.html.length;
+    if (page.tooBig) {
+      await stop("skipped", "too-big");
+      return;
+    }
+    perf.pageSentAt = performance.now();
+    const reply = await send({ type: "classify", fragment: false, url: pageUrl(), html: page.html,
+      title: docTitle(), lang: docLang() });
+    perf.answeredAt = performance.now();
+    if (gen !== generation) return;
+    if (!reply || !reply.ok) {
+      // Unreachable, refused or a malformed answer: leave the page exactly as it was.
+      await stop(reply && reply.unreachable ? "unreachable" : "error", (reply && reply.error) || "no answer");
+      return;
+    }
+    await applyHide(reply.hide, page.ids);
+    initialDone = true;
+    reportCount();
+    if (queue.length) scheduleFlush();
+  }
+
+  // ------------------------------------------------------------------------------------ corrections
+  function blockFor(target) {
+    let el = target && target.nodeType === 1 ? target : target && target.parentElement;
+    const body = document.body;
+    while (el && el !== body && (NO_STAMP.has(el.localName) || el.namespaceURI !== HTML_NS || DROP.has(el.localName))) {
+      el = el.parentElement;
+    }
+    if (!el || el === body || CLIMB_STOP.has(el.localName)) return null;
+    // Grow to the box around it: climb while the parent adds a modest amount of text, stopping at
+    // elements that are boxes by nature, and never to something holding half the page.
+    const bodyLen = textLength(body);
+    let len = textLength(el);
+    while (!BOXES.has(el.localName)) {
+      const parent = el.parentElement;
+      if (!parent || parent === body || CLIMB_STOP.has(parent.localName) || parent.getAttribute("role") === "main") break;
+      const plen = textLength(parent);
+      if (plen > bodyLen * 0.5 || plen > len * 3 + 100) break;
+      el = parent;
+      len = plen;
+    }
+    return el;
+  }
+
+  function placeholderTarget(target) {
+    // Right-clicks inside the placeholder's shadow root land on the host element.
+    for (let p = target; p; p = p.parentElement) {
+      if (p.localName === "hush-placeholder") {
+        for (const [el, entry] of hidden) {
+          if (entry.placeholder && entry.placeholder.contains(p)) return el;
+        }
+      }
+    }
+    return null;
+  }
+
+  async function saveCorrection(kind, el) {
+    const id = stampOf(el);
+    const labels = new Map();
+    for (const other of hidden.keys()) if (other !== el) labels.set(other, "appeal");
+    if (kind === "appeal") labels.set(el, "appeal");
+    const meta = [["hush-source", pageUrl()]];
+    if (kind === "not-appeal") meta.push(["hush-correction", "not-appeal:" + id]);
+    const page = await serialiseDocument({ stamp: false, labels, meta, maxChars: MAX_PAYLOAD_CHARS }, generation);
+    if (!page) return { ok: false };
+    return send({ type: "correction", kind, url: pageUrl(), title: docTitle(), elementId: id, html: page.html });
+  }
+
+  async function onMenu(action) {
+    const target = lastContextTarget;
+    if (!target || !target.isConnected) return { ok: false, error: "nothing selected" };
+    if (action === "hide") {
+      if (placeholderTarget(target)) return { ok: false, error: "already hidden" };
+      const el = blockFor(target);
+      if (!el) return { ok: false, error: "no block there" };
+      revealed.delete(el);
+      const result = await saveCorrection("appeal", el);
+      await ensureCss();
+      collapse(el, stampOf(el));
+      reportCount();
+      return Object.assign({ hidden: true }, result);
+    }
+    if (action === "not-appeal") {
+      let el = placeholderTarget(target);
+      if (!el) {
+        for (let p = target; p; p = p.parentElement) {
+          if (revealed.has(p)) {
+            el = p;
+            break;
+          }
+        }
+      }
+      if (!el) return { ok: false, error: "not on a block Hush hid" };
+      reveal(el, false);
+      return saveCorrection("not-appeal", el);
+    }
+    return { ok: false };
+  }
+
+  document.addEventListener("contextmenu", (event) => {
+    lastContextTarget = event.composedPath ? event.composedPath()[0] : event.target;
+    if (lastContextTarget && lastContextTarget.nodeType !== 1 && lastContextTarget.parentElement) {
+      lastContextTarget = lastContextTarget.parentElement;
+    }
+    // Inside a shadow root, composedPath()[0] is in the shadow tree: use the host.
+    if (lastContextTarget && lastContextTarget.getRootNode && lastContextTarget.getRootNode() instanceof ShadowRoot) {
+      lastContextTarget = lastContextTarget.getRootNode().host;
+    }
+  }, true);
+
+  // ------------------------------------------------------------------------- messages from Hush
+  api.runtime.onMessage.addListener((message, sender, sendResponse) => {
+    if (!fromExtension(sender) || !message || typeof message.type !== "string") return false;
+    switch (message.type) {
+      case "stats":
+        sendResponse({
+          host: location.hostname,
+          state,
+          error: stateError,
+          mode,
+          collapsed: hidden.size,
+          perf: Object.assign({}, perf),
+        });
+        return false;
+      case "showAll":
+        revealAll(true);
+        sendResponse({ ok: true, collapsed: hidden.size });
+        return false;
+      case "pause":
+        stop("paused").then(() => sendResponse({ ok: true }));
+        return true;
+      case "resume":
+        if (state === "paused") state = "idle";
+        start();
+        sendResponse({ ok: true });
+        return false;
+      case "menu":
+        onMenu(message.action).then(sendResponse, () => sendResponse({ ok: false }));
+        return true;
+      default:
+        return false;
+    }
+  });
+
+  start();
+})();

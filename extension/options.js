@@ -1,0 +1,190 @@
+/* Hush options: endpoint and token, connection check, hiding mode, paused sites, corrections export. */
+"use strict";
+
+(function () {
+  const { api, checkEndpoint, siteKey, loadSettings, normaliseSettings } = globalThis.Hush;
+  const $ = (id) => document.getElementById(id);
+
+  function say(id, text, good) {
+    const el = $(id);
+    el.textContent = text;
+    el.className = good === undefined ? "" : good ? "ok" : "bad";
+  }
+
+  async function readStoredSettings() {
+    const stored = await api.storage.local.get("settings");
+    return Object.assign({}, stored.settings || {});
+  }
+
+  async function writeSettings(patch) {
+    const current = await readStoredSettings();
+    const next = normaliseSettings(Object.assign(current, patch));
+    await api.storage.local.set({ settings: next });
+    return next;
+  }
+
+  // ------------------------------------------------------------------------------ settings form
+  async function fillForm() {
+    const s = await loadSettings();
+    $("endpoint").value = s.endpoint;
+    $("token").value = s.token;
+    $(s.mode === "remove" ? "mode-remove" : "mode-placeholder").checked = true;
+    renderSites(s.disabledSites);
+  }
+
+  $("check").addEventListener("click", async () => {
+    const checked = checkEndpoint($("endpoint").value);
+    if (!checked.ok) {
+      say("check-result", checked.error, false);
+      return;
+    }
+    say("check-result", "Checking…");
+    const reply = await api.runtime.sendMessage({ type: "checkEndpoint", endpoint: checked.url, token: $("token").value });
+    if (reply && reply.ok) {
+      say("check-result", "Connected" + (reply.model ? " · model " + reply.model : "") + ".", true);
+    } else {
+      say("check-result", "Not connected: " + ((reply && reply.error) || "no answer") + ".", false);
+    }
+  });
+
+  $("settings").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const checked = checkEndpoint($("endpoint").value);
+    if (!checked.ok) {
+      say("save-result", checked.error, false);
+      $("endpoint").setAttribute("aria-invalid", "true");
+      $("endpoint").focus();
+      return;
+    }
+    $("endpoint").removeAttribute("aria-invalid");
+    const mode = document.querySelector('input[name="mode"]:checked');
+    const saved = await writeSettings({
+      endpoint: checked.url,
+      token: $("token").value.trim(),
+      mode: mode ? mode.value : "placeholder",
+    });
+    $("endpoint").value = saved.endpoint;
+    say("save-result", "Saved. Reload open pages to use the new settings.", true);
+  });
+
+  // ------------------------------------------------------------------------------------ sites
+  function renderSites(sites) {
+    const list = $("sites");
+    list.replaceChildren();
+    $("sites-empty").hidden = sites.length > 0;
+    for (const site of sites) {
+      const li = document.createElement("li");
+      const name = document.createElement("span");
+      name.textContent = site + " ";
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = "Turn Hush back on";
+      button.setAttribute("aria-label", "Turn Hush back on for " + site);
+      button.addEventListener("click", async () => {
+        const s = await loadSettings();
+        const next = await writeSettings({ disabledSites: s.disabledSites.filter((x) => x !== site) });
+        renderSites(next.disabledSites);
+      });
+      li.append(name, button);
+      list.append(li);
+    }
+  }
+
+  $("add-site").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    let text = $("site").value.trim();
+    try {
+      if (/^[a-z]+:\/\//i.test(text)) text = new URL(text).hostname;
+    } catch (_err) {
+      text = "";
+    }
+    const key = siteKey(text);
+    if (!key || !/^[a-z0-9.-]+$/.test(key) && !/^\[[0-9a-f:]+\]$/.test(key)) {
+      say("site-result", "Write a site name like example.org.", false);
+      return;
+    }
+    const s = await loadSettings();
+    const next = await writeSettings({ disabledSites: Array.from(new Set(s.disabledSites.concat([key]))) });
+    $("site").value = "";
+    say("site-result", "");
+    renderSites(next.disabledSites);
+  });
+
+  // ------------------------------------------------------------------------------ corrections
+  function fileName(entry, index) {
+    let host = "page";
+    try {
+      host = new URL(entry.url).hostname.replace(/[^a-z0-9.-]/gi, "_") || "page";
+    } catch (_err) {
+      // keep "page"
+    }
+    const stamp = (entry.createdAt || "").replace(/[-:]/g, "").replace(/\..*$/, "").replace("T", "-") || "undated";
+    return "hush-" + stamp + "-" + String(index + 1).padStart(3, "0") + "-" + host + "-" + entry.kind + ".html";
+  }
+
+  function download(blob, name) {
+    const url = URL.createObjectURL(blob);
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = name;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }
+
+  async function loadCorrections() {
+    const stored = await api.storage.local.get("corrections");
+    return Array.isArray(stored.corrections) ? stored.corrections : [];
+  }
+
+  async function renderCorrections() {
+    const list = await loadCorrections();
+    $("corrections-count").textContent = list.length === 0
+      ? "No corrections yet."
+      : list.length + (list.length === 1 ? " correction" : " corrections") + " stored on this computer.";
+    $("export").disabled = list.length === 0;
+    $("clear").disabled = list.length === 0;
+    const ul = $("corrections");
+    ul.replaceChildren();
+    list.forEach((entry, index) => {
+      const li = document.createElement("li");
+      const what = document.createElement("span");
+      what.textContent = (entry.kind === "not-appeal" ? "Not an appeal" : "Appeal") + " · " + (entry.title || entry.url) + " ";
+      const meta = document.createElement("span");
+      meta.className = "meta";
+      meta.textContent = entry.url + " · " + (entry.createdAt || "") + " ";
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = "Download .html";
+      button.addEventListener("click", () => {
+        download(new Blob([entry.html], { type: "text/html" }), fileName(entry, index));
+      });
+      li.append(what, meta, button);
+      ul.append(li);
+    });
+  }
+
+  $("export").addEventListener("click", async () => {
+    const list = await loadCorrections();
+    if (!list.length) return;
+    const files = list.map((entry, index) => ({ name: "hush-corrections/" + fileName(entry, index), text: entry.html }));
+    const day = new Date().toISOString().slice(0, 10);
+    download(globalThis.HushZip.makeZip(files), "hush-corrections-" + day + ".zip");
+  });
+
+  $("clear").addEventListener("click", async () => {
+    if (!window.confirm("Delete all stored corrections?")) return;
+    await api.storage.local.set({ corrections: [] });
+    renderCorrections();
+  });
+
+  api.storage.onChanged.addListener((changes, area) => {
+    if (area !== "local") return;
+    if (changes.corrections) renderCorrections();
+    if (changes.settings) renderSites(normaliseSettings(changes.settings.newValue).disabledSites);
+  });
+
+  fillForm();
+  renderCorrections();
+})();
