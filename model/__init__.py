@@ -4,7 +4,7 @@ Public interface, used by the server and the command line::
 
     from model import load_model, ModelError
     m = load_model()             # the shipped model; load_model(path) for another file
-    m.version                    # "hush-<date>-<digest8>"
+    m.version                    # "hush-<digest12>": the same corpus and code give the same version
     m.metadata                   # JSON-serialisable dict: version, trained_at, corpus_digest,
                                  # sklearn_version, threshold, metrics, folders
     r = m.classify(html)         # str: a whole document or a fragment; elements may carry data-hush-id

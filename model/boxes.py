@@ -1,8 +1,9 @@
 """The box stage: spans of blocks that may be one appeal, judged as a whole.
 
-A candidate span is either an element box (a small context holding two or more blocks; wrappers holding
-the same blocks count once) or a window of consecutive sibling units around a block the block model is
-confident about — the way an appeal made of plain sibling paragraphs is found, with no wrapper to go by.
+A candidate span is either an element box (a small context holding two or more blocks, never the page
+or its article; wrappers holding the same blocks count once) or a window of consecutive sibling units
+around a block the block model is confident about — the way an appeal made of plain sibling paragraphs
+is found, with no wrapper to go by.
 The box model scores each span from its blocks' scores, its text, its markup and its links; a span it
 accepts lends its score to every block inside it.
 """
@@ -37,7 +38,6 @@ BOX_NUMERIC = [
     "cta",
     "appeal_words",
     "parent_share",
-    "page_share",
     "position",
     "depth",
     "in_chrome",
@@ -51,6 +51,9 @@ BOX_NUMERIC = [
     "widget_tokens",
     "widget_chain",
 ]
+# The page and its article are never an appeal box as a whole (appeals inside them are found as
+# smaller boxes or as windows of sibling paragraphs).
+NEVER_A_BOX = frozenset({"html", "body", "main", "article"})
 SEED_SCORE = 0.5
 WINDOW_BEFORE = 8  # sibling units a window may reach back from its seed
 WINDOW_AFTER = 4
@@ -72,7 +75,7 @@ def _span_chars(page: Page, b0: int, b1: int) -> int:
     return page.cum_chars[page.blocks[b1 - 1].p1] - page.cum_chars[page.blocks[b0].p0]
 
 
-def _units(page: Page) -> dict[int, list[tuple[int, int]]]:
+def units_by_context(page: Page) -> dict[int, list[tuple[int, int]]]:
     """For each context, its child units in order: child contexts' block ranges and its own blocks."""
     units: dict[int, list[tuple[int, int]]] = {}
     for c in page.contexts:
@@ -87,18 +90,24 @@ def candidates(page: Page, block_scores: np.ndarray) -> list[Span]:
     """Element boxes and seed windows, each block range once."""
     spans: dict[tuple[int, int], Span] = {}
     for i, c in enumerate(page.contexts):
-        if c.tag in ("html", "body") or c.b1 - c.b0 < 2 or F.chars_under(page, c) > F.BOX_MAX_CHARS:
+        if c.tag in NEVER_A_BOX or c.b1 - c.b0 < 2 or F.chars_under(page, c) > F.BOX_MAX_CHARS:
             continue
         spans.setdefault((c.b0, c.b1), Span(c.b0, c.b1, i, False))
     if len(block_scores):
-        for ctx, units in _units(page).items():
+        for ctx, units in units_by_context(page).items():
+            # Windows are runs of leaf siblings (paragraphs, a row of buttons): they never bridge boxes.
+            single = [len({page.blocks[b].context for b in range(b0, b1)}) == 1 for b0, b1 in units]
             for u, (b0, b1) in enumerate(units):
-                if block_scores[b0:b1].max() < SEED_SCORE:
+                if not single[u] or block_scores[b0:b1].max() < SEED_SCORE:
                     continue
                 last = len(units) - 1
                 ends = {*range(u, min(last, u + WINDOW_AFTER) + 1), last}
                 for start in range(max(0, u - WINDOW_BEFORE), u + 1):
+                    if not all(single[start:u]):
+                        continue
                     for end in sorted(ends):
+                        if not all(single[u : end + 1]):
+                            break
                         s0, s1 = units[start][0], units[end][1]
                         if end == start or (s0, s1) in spans or _span_chars(page, s0, s1) > F.BOX_MAX_CHARS:
                             continue
@@ -163,7 +172,6 @@ def rows(page: Page, spans: list[Span], block_scores: np.ndarray) -> np.ndarray:
             min(facts[2], 5),
             min(facts[3], 40),
             span_chars / max(1, F.chars_under(page, parent)),
-            span_chars / total,
             page.cum_chars[blocks[0].p0] / total,
             min(c.depth, 40) / 10,
             F.in_chrome(c),

@@ -76,7 +76,11 @@ def box_pipeline() -> Pipeline:
     numeric = list(range(2, 2 + len(boxes.BOX_NUMERIC)))
     columns = ColumnTransformer([("numbers", StandardScaler(), numeric)])
     trees = HistGradientBoostingClassifier(
-        max_iter=300, learning_rate=0.05, max_leaf_nodes=15, l2_regularization=1.0, early_stopping=False,
+        max_iter=300,
+        learning_rate=0.05,
+        max_leaf_nodes=15,
+        l2_regularization=1.0,
+        early_stopping=False,
         class_weight="balanced",
         random_state=0,
     )

@@ -365,9 +365,35 @@ WIDGET_TOKENS = frozenset(
     ]
 )
 
+# How appeals open when they stand among the article's paragraphs ("Dear readers,", "In eigener Sache").
+OPENERS = (
+    "dear reader",
+    "a message from",
+    "a note to readers",
+    "a note from",
+    "a letter from",
+    "to our readers",
+    "liebe leser",
+    "liebe leserin",
+    "in eigener sache",
+    "chers lecteurs",
+    "chères lectrices",
+    "un mot à nos lecteurs",
+    "queridos lectores",
+    "querido lector",
+    "estimado lector",
+    "cari lettori",
+    "caros leitores",
+    "drodzy czytelnicy",
+    "beste lezer",
+    "дорогие читатели",
+    "уважаемые читатели",
+)
+
 # Phrases that carry an ask for money or paid support, lowercase, matched as substrings. Each is a
 # common formula of the genre, in the languages Hush sees most; a hit is evidence, not a verdict.
 APPEAL_PHRASES = (
+    *OPENERS,
     # English
     "support us",
     "support our",
@@ -434,11 +460,8 @@ APPEAL_PHRASES = (
     "already a member",
     "already a supporter",
     "matching gift",
-    "dear reader", "a message from", "a note to readers", "a note from", "to our readers", "our readers",
-    # Openers of appeals in other languages
-    "liebe leser", "in eigener sache", "chers lecteurs", "chères lectrices", "queridos lectores",
-    "querido lector", "cari lettori", "caros leitores", "drodzy czytelnicy", "beste lezer",
-    "дорогие читатели", "уважаемые читатели",
+    "to our readers",
+    "our readers",
     # German
     "unterstütz",
     "spende",

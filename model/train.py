@@ -3,15 +3,17 @@
 The steps, in order:
 1. read and segment the labelled pages; a block is appeal when most of its labelled text is;
 2. cross-validate the block model with folds grouped by site, keeping its out-of-fold scores;
-3. describe every candidate box by those scores and its own text and markup, and cross-validate the
-   box model the same way;
-4. pick the block and box thresholds on the out-of-fold scores for high precision;
-5. fit both models on everything and record the metadata.
+3. describe every candidate span (element boxes, windows of siblings) by those scores and its own text,
+   markup and links, and cross-validate the box model the same way;
+4. pick the block and box thresholds on the out-of-fold scores for high precision (a block is hidden
+   when its own score or the score of a span holding it passes);
+5. fit both models on everything (the box model on out-of-fold block scores) and record the metadata.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -34,8 +36,8 @@ from model.predict import HushModel
 TARGET_PRECISION = 0.97
 APPEAL_BOX_SHARE = 0.97  # an element box is appeal when this share of its labelled text is
 MAX_FOLDS = 5
-GRID = np.round(np.concatenate([np.arange(0.3, 0.95, 0.05), [0.95, 0.97, 0.98, 0.99, 0.995]]), 3)
-DEFAULT_THRESHOLD = {"block": 0.8, "box": 0.8}
+GRID = np.round(np.concatenate([np.arange(0.3, 0.9, 0.05), np.arange(0.9, 0.995, 0.01), [0.995, 0.998]]), 3)
+DEFAULT_THRESHOLD = {"block": 0.9, "box": 0.9}
 
 Progress = Callable[[str], None]
 
@@ -49,6 +51,12 @@ class Dataset:
     pages: list[LabelledPage]
     rows: list[np.ndarray]  # block rows per page
     weights: list[float]  # per page: each block's sample weight
+
+
+@dataclass
+class BoxStage:
+    spans: list[list[boxes.Span]]  # per page
+    rows: list[np.ndarray]  # per page
 
 
 def block_targets(p: LabelledPage) -> tuple[np.ndarray, np.ndarray]:
@@ -67,6 +75,13 @@ def box_targets(p: LabelledPage, spans: list[boxes.Span]) -> tuple[np.ndarray, n
         usable[r] = a + k > 0
         # A window of sibling paragraphs has no wrapper to excuse stray text: it must be all appeal.
         y[r] = a > 0 and (k == 0 if span.window else a >= APPEAL_BOX_SHARE * (a + k))
+    # Parts of a larger appeal say nothing about where an appeal ends: learn from the outermost ones.
+    outer_end = -1
+    for r, span in enumerate(spans):  # sorted by start, longest first
+        if y[r] and span.b1 <= outer_end:
+            usable[r] = False
+        elif y[r]:
+            outer_end = span.b1
     return y, usable
 
 
@@ -77,6 +92,7 @@ def build_dataset(pages: list[LabelledPage]) -> Dataset:
 
 
 def _fit_blocks(data: Dataset, idx: list[int]) -> Pipeline:
+    """Fit the block model on the usable blocks of some pages."""
     X, y, w = [], [], []
     for i in idx:
         target, usable = block_targets(data.pages[i])
@@ -101,12 +117,6 @@ def _fit_boxes(data: Dataset, stage: BoxStage, idx: list[int]) -> Pipeline | Non
     return model
 
 
-@dataclass
-class BoxStage:
-    spans: list[list[boxes.Span]]  # per page
-    rows: list[np.ndarray]  # per page
-
-
 def box_stage(data: Dataset, block_scores: list[np.ndarray]) -> BoxStage:
     spans = [boxes.candidates(p.page, s) for p, s in zip(data.pages, block_scores, strict=True)]
     rows = [boxes.rows(p.page, c, s) for p, c, s in zip(data.pages, spans, block_scores, strict=True)]
@@ -119,36 +129,52 @@ def _predict(model: Pipeline | None, rows: np.ndarray) -> np.ndarray:
     return model.predict_proba(rows)[:, 1]
 
 
-def cross_validate(data: Dataset, progress: Progress) -> tuple[list[np.ndarray], list[np.ndarray]] | None:
-    """Out-of-fold block and box scores per page, folds grouped by site; None with fewer than 2 sites."""
+def _box_scores(data: Dataset, stage: BoxStage, model: Pipeline | None, i: int) -> np.ndarray:
+    return boxes.spread(len(data.pages[i].page.blocks), stage.spans[i], _predict(model, stage.rows[i]))
+
+
+@dataclass
+class OutOfFold:
+    """Scores of each stage for pages its model did not see, per page."""
+
+    block: list[np.ndarray]
+    box: list[np.ndarray]  # per block: the best score of a span holding it
+
+    def hidden(self, i: int, threshold: dict) -> np.ndarray:
+        return (self.block[i] >= threshold["block"]) | (self.box[i] >= threshold["box"])
+
+
+def cross_validate(data: Dataset, progress: Progress) -> OutOfFold | None:
+    """Out-of-fold scores of both stages, folds grouped by site; None with fewer than 2 sites."""
     groups = [p.site for p in data.pages]
     n_folds = min(MAX_FOLDS, len(set(groups)))
     if n_folds < 2:
         return None
-    folds = list(GroupKFold(n_splits=n_folds).split(np.zeros(len(groups)), groups=groups))
+    folds = [
+        (list(a), list(b))
+        for a, b in GroupKFold(n_splits=n_folds).split(np.zeros(len(groups)), groups=groups)
+    ]
     block_oof = [np.zeros(len(p.page.blocks)) for p in data.pages]
     for k, (train, test) in enumerate(folds, 1):
         progress(f"cross-validation: block model, fold {k}/{n_folds}")
-        model = _fit_blocks(data, list(train))
+        model = _fit_blocks(data, train)
         for i in test:
             block_oof[i] = _predict(model, data.rows[i])
     stage = box_stage(data, block_oof)
     box_oof = [np.zeros(len(p.page.blocks)) for p in data.pages]
     for k, (train, test) in enumerate(folds, 1):
         progress(f"cross-validation: box model, fold {k}/{n_folds}")
-        model = _fit_boxes(data, stage, list(train))
+        model = _fit_boxes(data, stage, train)
         for i in test:
-            box_oof[i] = boxes.spread(
-                len(data.pages[i].page.blocks), stage.spans[i], _predict(model, stage.rows[i])
-            )
-    return block_oof, box_oof
+            box_oof[i] = _box_scores(data, stage, model, i)
+    return OutOfFold(block_oof, box_oof)
 
 
-def choose_thresholds(data: Dataset, block_oof: list[np.ndarray], box_oof: list[np.ndarray]) -> dict:
-    """The pair of thresholds with the best recall at TARGET_PRECISION (best F0.5 if none reaches it)."""
+def choose_thresholds(data: Dataset, oof: OutOfFold) -> dict:
+    """The pair of thresholds with the best recall at TARGET_PRECISION (the best F0.5 if none reaches it)."""
     a = np.concatenate([p.appeal_chars for p in data.pages]).astype(float)
     k = np.concatenate([p.content_chars for p in data.pages]).astype(float)
-    s, x = np.concatenate(block_oof), np.concatenate(box_oof)
+    s, x = np.concatenate(oof.block), np.concatenate(oof.box)
     best, best_key = dict(DEFAULT_THRESHOLD), (-1.0, -1.0)
     for tb in GRID:
         for tx in [*GRID, 1.01]:
@@ -163,33 +189,50 @@ def choose_thresholds(data: Dataset, block_oof: list[np.ndarray], box_oof: list[
     return best
 
 
-def cv_report(data: Dataset, block_oof: list[np.ndarray], box_oof: list[np.ndarray], threshold: dict) -> dict:
-    """Cross-validated character scores overall, by source folder, language and page label."""
+def origin(p: LabelledPage) -> str:
+    """Where a page comes from: written for Hush (hand-written or generated) or captured from the web."""
+    source = p.meta.get("source")
+    return source if isinstance(source, str) else "real"
+
+
+def page_forms(p: LabelledPage) -> list[str]:
+    forms = p.meta.get("forms", p.meta.get("form"))
+    if isinstance(forms, str):
+        return [forms]
+    return [str(f) for f in forms] if forms else ["none"]
+
+
+def cv_report(data: Dataset, oof: OutOfFold, threshold: dict) -> tuple[dict, dict[str, CharCounts]]:
+    """Cross-validated character scores overall and by origin, language, page label, kind and form."""
     per_page: dict[str, CharCounts] = {}
-    by: dict[str, dict[str, dict[str, CharCounts]]] = {"source": {}, "lang": {}, "label": {}}
-    for p, s, x in zip(data.pages, block_oof, box_oof, strict=True):
-        counts = block_counts(
-            p.appeal_chars, p.content_chars, (s >= threshold["block"]) | (x >= threshold["box"])
-        )
+    by: dict[str, dict[str, dict[str, CharCounts]]] = {
+        k: {} for k in ("origin", "lang", "label", "kind", "form")
+    }
+    for i, p in enumerate(data.pages):
+        hidden = oof.hidden(i, threshold)
+        counts = block_counts(p.appeal_chars, p.content_chars, hidden)
         name = str(p.path)
         per_page[name] = counts
         keys = {
-            "source": p.source,
-            "lang": str(p.meta.get("lang", "?")),
-            "label": str(p.meta.get("label", "?")),
+            "origin": [origin(p)],
+            "lang": [str(p.meta.get("lang", "?")).split("-")[0]],
+            "label": [str(p.meta.get("label", "?"))],
+            "kind": [str(p.meta.get("kind", "?"))],
+            "form": page_forms(p),
         }
-        for kind, key in keys.items():
-            by[kind].setdefault(key, {})[name] = counts
+        for kind, values in keys.items():
+            for key in values:
+                by[kind].setdefault(key, {})[name] = counts
     report = {"overall": summary(per_page)}
     for kind, groups in by.items():
         report[f"by_{kind}"] = {key: summary(pages) for key, pages in sorted(groups.items())}
-    return report
+    return report, per_page
 
 
 def train(
     pages: list[LabelledPage], folders: list[str], progress: Progress | None = None
-) -> tuple[HushModel, dict]:
-    """Train both models on labelled pages; returns the model and its cross-validated report."""
+) -> tuple[HushModel, dict, dict[str, CharCounts]]:
+    """Train both stages on labelled pages; returns the model, its cross-validated report and pages."""
     say = progress or (lambda msg: print(msg, file=sys.stderr))
     if not pages:
         raise TrainingError("no labelled pages found (HTML files marked with data-hush-label)")
@@ -200,22 +243,25 @@ def train(
     data = build_dataset(pages)
     oof = cross_validate(data, say)
     if oof is not None:
-        threshold = choose_thresholds(data, *oof)
-        report = cv_report(data, *oof, threshold)
+        threshold = choose_thresholds(data, oof)
+        report, per_page = cv_report(data, oof, threshold)
     else:
         say("fewer than two sites: no cross-validation, default thresholds")
-        threshold, report = dict(DEFAULT_THRESHOLD), {}
-    say("fitting the block model on all pages")
+        threshold, report, per_page = DEFAULT_THRESHOLD, {}, {}
     everything = list(range(len(pages)))
+    say("fitting the block model on all pages")
     block_model = _fit_blocks(data, everything)
-    box_scores = oof[0] if oof is not None else [_predict(block_model, r) for r in data.rows]
+    # The box model learns from block scores like those it will meet: out of fold where CV ran.
     say("fitting the box model on all pages")
-    box_model = _fit_boxes(data, box_stage(data, box_scores), everything)
+    block_scores = oof.block if oof else [_predict(block_model, r) for r in data.rows]
+    stage = box_stage(data, block_scores)
+    box_model = _fit_boxes(data, stage, everything)
     if box_model is None:
         raise TrainingError("the pages hold no appeal box with more than one block: add more labelled pages")
     digest = corpus_digest(pages)
+    models = (block_model, box_model)
     metadata = {
-        "version": f"hush-{datetime.now(UTC):%Y%m%d}-{_params_digest(block_model, box_model, digest)[:8]}",
+        "version": f"hush-{_params_digest(models, digest)[:12]}",
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "corpus_digest": digest,
         "folders": folders,
@@ -225,13 +271,14 @@ def train(
         "metrics": report,
         "training_seconds": round(time.perf_counter() - started, 1),
     }
-    return HushModel(block_model, box_model, metadata), report
+    return HushModel(*models, metadata), report, per_page
 
 
-def _params_digest(block_model: Pipeline, box_model: Pipeline, corpus: str) -> str:
+def _params_digest(models: tuple[Pipeline, ...], corpus: str) -> str:
     h = hashlib.sha256(corpus.encode())
-    for array in fitted_arrays(block_model) + fitted_arrays(box_model):
-        h.update(np.ascontiguousarray(array).tobytes())
+    for model in models:
+        for array in fitted_arrays(model):
+            h.update(np.ascontiguousarray(array).tobytes())
     return h.hexdigest()
 
 
@@ -250,11 +297,5 @@ def fitted_arrays(pipeline: Pipeline) -> list[np.ndarray]:
 
 
 def relative_folders(folders: list[Path]) -> list[str]:
-    """Folder names as recorded in the metadata: relative to the working directory when inside it."""
-    out = []
-    for f in folders:
-        try:
-            out.append(str(f.resolve().relative_to(Path.cwd())))
-        except ValueError:
-            out.append(str(f))
-    return out
+    """Folder names as recorded in the metadata: relative to the working directory."""
+    return [os.path.relpath(f) for f in folders]

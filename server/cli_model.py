@@ -21,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out", type=Path, default=DEFAULT_OUT, help=f"where to write the model ({DEFAULT_OUT})"
     )
     train.add_argument("--strict", action="store_true", help="fail on a page that cannot be read")
+    train.add_argument("--report", type=Path, help="write the cross-validation report as Markdown here")
     train.set_defaults(handler=run_train)
 
     evaluate = sub.add_parser("evaluate", help="character-level scores of a model on labelled pages")
@@ -28,6 +29,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--model", type=Path, default=None, help="model file (the shipped model)")
     evaluate.add_argument("--json", action="store_true", help="print JSON for machines")
     evaluate.set_defaults(handler=run_evaluate)
+
+    corpus = sub.add_parser("corpus", help="inspect a folder of labelled pages")
+    corpus_sub = corpus.add_subparsers(dest="corpus_command", metavar="ACTION", required=True)
+    stats = corpus_sub.add_parser("stats", help="pages, blocks and characters by group")
+    stats.add_argument("folders", nargs="+", type=Path, metavar="CORPUS_DIR")
+    stats.add_argument("--json", action="store_true", help="print JSON for machines")
+    stats.set_defaults(handler=run_corpus_stats)
 
     classify = sub.add_parser("classify", help="show the blocks of a page that would be hidden")
     classify.add_argument("page", type=Path, metavar="PAGE.html")
@@ -77,13 +85,27 @@ def run_train(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"hush train: skipped {problem}", file=sys.stderr)
     try:
-        model, report = train(pages, relative_folders(args.folders), progress=_progress)
+        model, report, per_page = train(pages, relative_folders(args.folders), progress=_progress)
     except TrainingError as err:
         raise CliError(str(err)) from None
     try:
         save(model, args.out)
     except OSError as err:
         raise CliError(f"cannot write {args.out}: {err.strerror or err}") from None
+    if args.report and report:
+        from model.report import markdown
+
+        command = " ".join(
+            [
+                "hush train",
+                *relative_folders(args.folders),
+                "--out",
+                str(args.out),
+                "--report",
+                str(args.report),
+            ]
+        )
+        args.report.write_text(markdown(report, per_page, model.metadata, command), encoding="utf-8")
     overall = report.get("overall")
     if overall:
         print(
@@ -164,4 +186,24 @@ def run_classify(args: argparse.Namespace) -> int:
             score = max(scored.block_scores[i], scored.box_scores[i])
             print(f"{score:.2f}  <{block.tag}>  {block.text[:150]}")
     print(f"{shown} of {len(scored.page.blocks)} blocks would be hidden ({model.version})")
+    return 0
+
+
+def run_corpus_stats(args: argparse.Namespace) -> int:
+    from model.corpus_stats import stats, table
+    from model.labelled import load_pages
+
+    for folder in args.folders:
+        if not folder.exists():
+            raise CliError(f"{folder}: no such file or folder")
+    pages, problems = load_pages(args.folders)
+    for problem in problems:
+        print(f"hush corpus stats: skipped {problem}", file=sys.stderr)
+    if not pages:
+        raise CliError("no HTML pages in " + ", ".join(map(str, args.folders)))
+    result = stats(pages)
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        print("\n\n".join(table(group, rows) for group, rows in result.items()))
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,18 @@ def test_errors_reach_the_shell_without_a_traceback(tmp_path):
     )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and done.stderr.startswith("hush evaluate: error:")
+
+
+def test_corpus_stats_counts_pages_blocks_and_characters(capsys, tmp_path):
+    (tmp_path / "a.html").write_text(APPEAL_PAGE)
+    meta = {"label": "appeal", "kind": "donation", "lang": "en", "style": "noclass"}
+    (tmp_path / "a.json").write_text(json.dumps(meta))
+    (tmp_path / "b.html").write_text("<p>Tide tables for May.</p>")
+    code, out, _ = run(capsys, "corpus", "stats", str(tmp_path), "--json")
+    assert code == 0
+    result = json.loads(out)
+    appeal = result["label"]["appeal"]
+    assert appeal["pages"] == 1 and appeal["appeal_blocks"] == 2 and appeal["content_blocks"] == 1
+    assert appeal["appeal_chars"] == len("SupportusDonatemonthly.")
+    assert result["label"]["?"]["content_chars"] == len("TidetablesforMay.")
+    assert result["lang"]["en"]["pages"] == 1

@@ -1,0 +1,90 @@
+"""The cross-validation report as Markdown: the numbers behind docs/EVALUATION.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from model.metrics import CharCounts
+
+BARS = {"precision": 0.95, "recall": 0.90}
+GROUPS = [
+    ("by_origin", "Origin (hand-written, generated, real)"),
+    ("by_label", "Page label"),
+    ("by_lang", "Language"),
+    ("by_kind", "Kind of appeal (first one on the page)"),
+    ("by_form", "Form of appeal"),
+]
+
+
+def _table(rows: dict[str, dict]) -> list[str]:
+    lines = [
+        "| group | pages | precision | recall | F1 | appeal chars | pages with content hidden | > 1 % |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key, s in rows.items():
+        lines.append(
+            f"| {key} | {s['pages']} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | "
+            f"{s['appeal_chars']} | {s['pages_with_content_hidden']} | "
+            f"{s['pages_over_1pct_content_hidden']} |"
+        )
+    return lines
+
+
+def markdown(report: dict, per_page: dict[str, CharCounts], metadata: dict, command: str) -> str:
+    """The whole report: how it was made, the bars, the groups and the per-page table."""
+    overall = report["overall"]
+    lines = [
+        "# Evaluation",
+        "",
+        "Cross-validation with folds grouped by site (pages of one site or template never sit in both",
+        "the training and the test part). Character-level scores over visible non-whitespace text:",
+        "precision = appeal characters hidden / characters hidden, recall = appeal characters hidden /",
+        "appeal characters; text labelled `other` is not scored. Decisions are the model's own (thresholds",
+        "chosen on out-of-fold scores), applied block by block.",
+        "",
+        f"Produced by `{command}` with model `{metadata['version']}` "
+        f"(thresholds: block {metadata['threshold']['block']}, box {metadata['threshold']['box']}; "
+        f"scikit-learn {metadata['sklearn_version']}; {metadata['pages']} pages from "
+        f"{', '.join(metadata['folders'])}).",
+        "",
+        "## Overall",
+        "",
+        *_table({"all pages": overall}),
+        "",
+        "## Bars",
+        "",
+        "| bar | target | measured | met |",
+        "|---|---:|---:|---|",
+    ]
+    real = report["by_origin"].get("real")
+    if real:
+        for name, target in BARS.items():
+            got = real[name]
+            met = "yes" if got >= target else f"no, by {target - got:.3f}"
+            lines.append(f"| {name} on real pages | ≥ {target} | {got:.3f} | {met} |")
+        over = real["pages_over_1pct_content_hidden"]
+        lines.append(
+            f"| real pages with > 1 % of content hidden | 0 | {over} | {'yes' if over == 0 else 'no'} |"
+        )
+    hard = report["by_label"].get("hard_negative")
+    if hard:
+        n = hard["pages_with_content_hidden"]
+        lines.append(
+            f"| hard-negative pages with any content hidden | 0 | {n} | {'yes' if n == 0 else 'no'} |"
+        )
+    for key, title in GROUPS:
+        lines += ["", f"## {title}", "", *_table(report[key])]
+    lines += [
+        "",
+        "## Per page",
+        "",
+        "| page | appeal | hidden appeal | content | hidden content | precision | recall |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, c in sorted(per_page.items(), key=lambda kv: (-kv[1].hidden_content, kv[0])):
+        short = "/".join(Path(name).parts[-2:])
+        lines.append(
+            f"| {short} | {c.appeal} | {c.hidden_appeal} | {c.content} | {c.hidden_content} | "
+            f"{c.precision:.2f} | {c.recall:.2f} |"
+        )
+    return "\n".join(lines) + "\n"

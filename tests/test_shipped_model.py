@@ -1,0 +1,52 @@
+"""The shipped model: reproducible from the committed corpus, and right on the user's seed pages."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model import load_model
+from model.train import fitted_arrays
+from server.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT.parent / "shared" / "seed"
+
+
+def evaluate_json(capsys, *paths: Path) -> dict:
+    assert main(["evaluate", *map(str, paths), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.skipif(not SEED.is_dir(), reason="../shared/seed is not beside the checkout")
+def test_no_content_character_of_the_seed_pages_is_hidden(capsys):
+    report = evaluate_json(capsys, SEED)
+    assert {Path(p["page"]).name for p in report["pages"]} == {"seed-boxed.html", "seed-flat.html"}
+    assert all(p["hidden_content"] == 0 for p in report["pages"])
+
+
+@pytest.mark.skipif(not SEED.is_dir(), reason="../shared/seed is not beside the checkout")
+def test_every_appeal_character_of_the_boxed_seed_is_hidden(capsys):
+    (page,) = evaluate_json(capsys, SEED / "seed-boxed.html")["pages"]
+    assert page["appeal_chars"] > 0 and page["hidden_appeal"] == page["appeal_chars"]
+
+
+def test_the_committed_model_is_what_hush_train_produces(tmp_path, monkeypatch):
+    shipped = load_model()
+    folders = [ROOT / f for f in shipped.metadata["folders"]]
+    missing = [str(f) for f in folders if not f.is_dir()]
+    if missing:
+        pytest.skip(f"the shipped model was trained with folders not present here: {', '.join(missing)}")
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "retrained.skops"
+    assert main(["train", *(os.path.relpath(f) for f in folders), "--out", str(out)]) == 0
+    retrained = load_model(out)
+    for key in ("corpus_digest", "threshold", "folders", "pages", "version"):
+        assert retrained.metadata[key] == shipped.metadata[key], key
+    for part in ("block_model", "box_model"):
+        new, old = fitted_arrays(getattr(retrained, part)), fitted_arrays(getattr(shipped, part))
+        assert len(new) == len(old) and all(np.array_equal(a, b) for a, b in zip(new, old, strict=True))
