@@ -55,6 +55,7 @@ BOX_NUMERIC = [
 # smaller boxes or as windows of sibling paragraphs).
 NEVER_A_BOX = frozenset({"html", "body", "main", "article"})
 SEED_SCORE = 0.5
+MAX_SEEDS = 40  # blocks that may seed windows on one page, the most confident first
 WINDOW_BEFORE = 8  # sibling units a window may reach back from its seed
 WINDOW_AFTER = 4
 
@@ -94,11 +95,17 @@ def candidates(page: Page, block_scores: np.ndarray) -> list[Span]:
             continue
         spans.setdefault((c.b0, c.b1), Span(c.b0, c.b1, i, False))
     if len(block_scores):
+        # The most confident blocks seed windows; a page of thousands of confident paragraphs stays cheap.
+        seeds = set(np.argsort(-block_scores, kind="stable")[:MAX_SEEDS].tolist())
         for ctx, units in units_by_context(page).items():
             # Windows are runs of leaf siblings (paragraphs, a row of buttons): they never bridge boxes.
             single = [len({page.blocks[b].context for b in range(b0, b1)}) == 1 for b0, b1 in units]
             for u, (b0, b1) in enumerate(units):
-                if not single[u] or block_scores[b0:b1].max() < SEED_SCORE:
+                if (
+                    not single[u]
+                    or block_scores[b0:b1].max() < SEED_SCORE
+                    or not seeds.intersection(range(b0, b1))
+                ):
                     continue
                 last = len(units) - 1
                 ends = {*range(u, min(last, u + WINDOW_AFTER) + 1), last}

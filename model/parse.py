@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from html.parser import HTMLParser as _StdlibParser
 from pathlib import Path
@@ -74,8 +75,10 @@ def parse(html: str) -> etree._Element | None:
     parser = _parser()
     root = etree.fromstring(data, parser)
     if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log):
-        # libxml2 stops at nesting depth 2048 and drops the rest of the page; build it ourselves.
-        root = _parse_without_depth_limit(data.decode("utf-8"))
+        # libxml2 stops at nesting depth 2048 and drops the rest of the page; build it ourselves,
+        # keeping libxml2's truncated tree if the standard library's tokenizer gives up too.
+        with contextlib.suppress(AssertionError, ValueError, etree.LxmlError):
+            root = _parse_without_depth_limit(data.decode("utf-8"))
     return root
 
 
@@ -92,19 +95,22 @@ class _TreeFeeder(_StdlibParser):
         if tag in ("html", "head", "body") and tag in self.open:
             return
         clean = {k: v or "" for k, v in attrs if _valid_name(k)}
-        self.builder.start(tag if _valid_name(tag) else "span", clean)
+        name = tag if _valid_name(tag) else "span"
+        self.builder.start(name, clean)
         if tag in _VOID:
-            self.builder.end(tag)
+            self.builder.end(name)
         else:
-            self.open.append(tag)
+            self.open.append(name)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_starttag(tag, attrs)
-        if tag not in _VOID and self.open and self.open[-1] == tag:
+        name = tag if _valid_name(tag) else "span"
+        if tag not in _VOID and self.open and self.open[-1] == name:
             self.open.pop()
-            self.builder.end(tag)
+            self.builder.end(name)
 
     def handle_endtag(self, tag: str) -> None:
+        tag = tag if _valid_name(tag) else "span"
         if tag not in self.open:
             return
         while self.open:

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,3 +43,88 @@ def app(hush_model: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+# --- reliability tests: a real `hush serve` on a free loopback port, and counts for docs/SECURITY.md ---
+
+REPO = Path(__file__).resolve().parents[1]
+COUNTS_FILE = REPO / "tests" / "artifacts" / "reliability-counts.json"
+
+
+class HushServer:
+    """A running ``hush serve``: its port, process and output file."""
+
+    def __init__(self, port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+        self.port, self.process, self.log = port, process, log
+        self.url = f"http://127.0.0.1:{port}"
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def workers(self) -> set[int]:
+        """Pids of the gunicorn workers (children of the master, which is the process we started)."""
+        pids: set[int] = set()
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            pids.update(int(p) for p in (task / "children").read_text().split())
+        return pids
+
+
+@pytest.fixture(scope="session")
+def start_hush(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
+    """``with start_hush("--workers", "2") as server:`` runs ``hush serve`` on loopback for the block."""
+
+    @contextmanager
+    def start(*args: str, env: dict[str, str] | None = None) -> Iterator[HushServer]:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        log = tmp_path_factory.mktemp("hush-serve") / "serve.log"
+        base = {k: v for k, v in os.environ.items() if not k.startswith("HUSH_")}
+        command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), *args]
+        with log.open("wb") as sink:
+            process = subprocess.Popen(
+                command, cwd=REPO, env={**base, **(env or {})}, stdin=subprocess.DEVNULL,
+                stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        server = HushServer(port, process, log)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                if process.poll() is not None:
+                    pytest.fail(f"hush serve exited with {process.returncode}:\n{server.output()}")
+                try:
+                    with urllib.request.urlopen(server.url + "/healthz", timeout=2) as answer:
+                        if answer.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"hush serve did not answer /healthz within 30 s:\n{server.output()}")
+                time.sleep(0.1)
+            yield server
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    return start
+
+
+@pytest.fixture(scope="session")
+def reliability_counts(request: pytest.FixtureRequest) -> Iterator[Counter[str]]:
+    """Cases tried and requests sent by the reliability tests; written to tests/artifacts and shown
+    at the end of the run (the numbers quoted in docs/SECURITY.md)."""
+    counts: Counter[str] = Counter()
+    yield counts
+    if counts:
+        COUNTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+        COUNTS_FILE.write_text(json.dumps(dict(sorted(counts.items())), indent=1) + "\n", encoding="utf-8")
+        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+        capture = request.config.pluginmanager.get_plugin("capturemanager")
+        if reporter is not None and capture is not None:
+            shown = ", ".join(f"{key}={value}" for key, value in sorted(counts.items()))
+            with capture.global_and_fixture_disabled():
+                reporter.write_line(f"\nreliability counts: {shown}")
