@@ -98,9 +98,9 @@ def bars(r: dict[str, Any]) -> list[dict]:
             )
         )
         for key, label in (("article", "article page"), ("big", "1 MB page")):
-            out.append(
-                bar("extension", f"load → collapsed ≤ 300 ms ({label})", br[key]["to_collapsed"], 300, " ms")
-            )
+            ms = br[key]["to_collapsed"]
+            shown = f"{-ms:.0f} ms before `load` fired" if ms < 0 else ""
+            out.append(bar("extension", f"load → collapsed ≤ 300 ms ({label})", ms, 300, " ms", shown=shown))
     tr = r.get("training")
     if tr:
         out.append(bar("model", "training on corpus ≤ 60 s", tr["train_corpus_s"], 60, " s"))
@@ -117,6 +117,13 @@ def _growth(start: list[float], end: list[float]) -> float:
 
 def _mb(values: list[float]) -> str:
     return " + ".join(f"{v:.0f}" for v in values) + " MB"
+
+
+def _minutes(r: dict[str, Any]) -> float:
+    parts = r.get("noise", {}).values()
+    if parts and all("minutes" in p for p in parts):
+        return sum(p["minutes"] + p["waited_s"] / 60 for p in parts)
+    return r["duration_s"] / 60
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -203,7 +210,7 @@ def render(r: dict[str, Any]) -> str:
         "how long each part waits for other processes to quieten down. Real pages are read from "
         "`../shared/realpages/` at run time, and skipped with a note when it is absent.",
         "",
-        f"- Run: {r['started']} UTC, {r['duration_s'] / 60:.1f} min"
+        f"- Run: started {r['started']} UTC; the parts took {_minutes(r):.0f} min"
         + (" (**--quick**: a subset)." if r["quick"] else "."),
         f"- Machine: {m['nproc']} CPUs ({m['cpu']}), {m['mem_gb']:.1f} GB memory, {m['os']}; "
         f"load average {m['loadavg_start']} at the start, {m.get('loadavg_end', '–')} at the end.",
