@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 from lxml import etree
@@ -67,6 +68,14 @@ def read_meta(path: Path) -> dict:
     return {}
 
 
+def source_host(root: etree._Element) -> str:
+    """The host of the page's address, when the extension saved it (``<meta name="hush-source">``)."""
+    for el in root.iter("meta"):
+        if el.get("name") == "hush-source":
+            return urlsplit(el.get("content") or "").hostname or ""
+    return ""
+
+
 def stamp_all(root: etree._Element) -> None:
     """Stamp every element the way the extension does, so scores measure what a reader would see."""
     body = root.find("body")
@@ -84,7 +93,7 @@ def load_page(path: Path, source: Path, *, stamped: bool = False) -> LabelledPag
         stamp_all(root)
     page = segment(root, with_labels=True)
     meta = read_meta(path)
-    site = str(meta.get("site") or meta.get("template") or path.stem)
+    site = str(meta.get("site") or meta.get("template") or source_host(root) or path.stem)
     appeal, other, content = block_label_chars(page)
     return LabelledPage(path, str(source), site, meta, page, appeal, other, content)
 

@@ -8,6 +8,7 @@ from model.metrics import CharCounts
 
 BARS = {"precision": 0.95, "recall": 0.90}
 GROUPS = [
+    ("by_part", "Part (training folders, your own pages)"),
     ("by_origin", "Origin (hand-written, generated, real)"),
     ("by_label", "Page label"),
     ("by_lang", "Language"),
@@ -28,6 +29,22 @@ def _table(rows: dict[str, dict]) -> list[str]:
             f"{s['pages_over_1pct_content_hidden']} |"
         )
     return lines
+
+
+def _held_out(metadata: dict) -> list[str]:
+    held = metadata.get("held_out")
+    if not held:
+        return []
+    return [
+        "## Held out",
+        "",
+        f"The shipped model itself, scored on the {held['pages']} pages of the "
+        f"{len(metadata['held_out_sites'])} sites (one in ten, by a hash of the site name) that "
+        "`hush train` sets aside and no model ever trains on:",
+        "",
+        *_table({"held-out pages": held, **metadata.get("held_out_by_origin", {})}),
+        "",
+    ]
 
 
 def markdown(report: dict, per_page: dict[str, CharCounts], metadata: dict, command: str) -> str:
@@ -51,6 +68,7 @@ def markdown(report: dict, per_page: dict[str, CharCounts], metadata: dict, comm
         "",
         *_table({"all pages": overall}),
         "",
+        *_held_out(metadata),
         "## Bars",
         "",
         "| bar | target | measured | met |",
@@ -73,7 +91,8 @@ def markdown(report: dict, per_page: dict[str, CharCounts], metadata: dict, comm
             f"| hard-negative pages with any content hidden | 0 | {n} | {'yes' if n == 0 else 'no'} |"
         )
     for key, title in GROUPS:
-        lines += ["", f"## {title}", "", *_table(report[key])]
+        if key in report:
+            lines += ["", f"## {title}", "", *_table(report[key])]
     lines += [
         "",
         "## Per page",

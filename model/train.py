@@ -1,20 +1,22 @@
 """Training: labelled pages → block model → box model (stacked on out-of-fold block scores) → thresholds.
 
 The steps, in order:
-1. read and segment the labelled pages; a block is appeal when most of its labelled text is;
+0. set aside the held-out sites of the training folders (:mod:`model.heldout`); the user's own pages
+   (``hush train --with``) all take part and weigh ``own_weight`` times as much as a page of the folders;
+1. segment the labelled pages; a block is appeal when most of its labelled text is;
 2. cross-validate the block model with folds grouped by site, keeping its out-of-fold scores;
 3. describe every candidate span (element boxes, windows of siblings) by those scores and its own text,
    markup and links, and cross-validate the box model the same way;
 4. pick the block and box thresholds on the out-of-fold scores for high precision (a block is hidden
    when its own score or the score of a span holding it passes);
-5. fit both models on everything (the box model on out-of-fold block scores) and record the metadata.
+5. fit both models on everything (the box model on out-of-fold block scores), score the held-out pages
+   and record the metadata.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,9 +27,11 @@ import numpy as np
 import sklearn
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
 
-from model import boxes
+from model import boxes, heldout
 from model import features as F
+from model.compare import scores
 from model.labelled import LabelledPage, corpus_digest
 from model.metrics import CharCounts, block_counts, summary
 from model.pipeline import block_pipeline, box_pipeline
@@ -38,8 +42,9 @@ APPEAL_BOX_SHARE = 0.97  # an element box is appeal when this share of its label
 MAX_FOLDS = 5
 GRID = np.round(np.concatenate([np.arange(0.3, 0.9, 0.05), np.arange(0.9, 0.995, 0.01), [0.995, 0.998]]), 3)
 DEFAULT_THRESHOLD = {"block": 0.9, "box": 0.9}
+OWN_WEIGHT = 10.0  # one of the user's pages counts as much as this many pages of the training folders
 
-Progress = Callable[[str], None]
+Progress = Callable[[str, int, int], None]  # (step, done, total)
 
 
 class TrainingError(Exception):
@@ -51,6 +56,8 @@ class Dataset:
     pages: list[LabelledPage]
     rows: list[np.ndarray]  # block rows per page
     weights: list[float]  # per page: each block's sample weight
+    page_weights: list[float]  # per page: 1, or the own weight for the user's pages
+    own: list[bool]  # per page: one of the user's pages (``hush train --with``)
 
 
 @dataclass
@@ -85,10 +92,17 @@ def box_targets(p: LabelledPage, spans: list[boxes.Span]) -> tuple[np.ndarray, n
     return y, usable
 
 
-def build_dataset(pages: list[LabelledPage]) -> Dataset:
-    rows = [F.block_rows(p.page) for p in pages]
-    weights = [1.0 / np.sqrt(max(1, len(p.page.blocks))) for p in pages]
-    return Dataset(pages, rows, weights)
+def build_dataset(
+    pages: list[LabelledPage], own: list[bool], own_weight: float, progress: Progress
+) -> Dataset:
+    page_weights = [own_weight if o else 1.0 for o in own]
+    rows = []
+    for i, p in enumerate(pages, 1):
+        rows.append(F.block_rows(p.page))
+        progress("features", i, len(pages))
+    # A long page should not outweigh many short ones: its blocks share sqrt(blocks) of weight.
+    weights = [w / np.sqrt(max(1, len(p.page.blocks))) for p, w in zip(pages, page_weights, strict=True)]
+    return Dataset(pages, rows, weights, page_weights, own)
 
 
 def _fit_blocks(data: Dataset, idx: list[int]) -> Pipeline:
@@ -105,21 +119,25 @@ def _fit_blocks(data: Dataset, idx: list[int]) -> Pipeline:
 
 
 def _fit_boxes(data: Dataset, stage: BoxStage, idx: list[int]) -> Pipeline | None:
-    X, y = [], []
+    X, y, w = [], [], []
     for i in idx:
         target, usable = box_targets(data.pages[i], stage.spans[i])
         X.append(stage.rows[i][usable])
         y.append(target[usable])
+        w.append(np.full(int(usable.sum()), data.page_weights[i]))
     if not X or len(set(np.concatenate(y).tolist())) < 2:
         return None
     model = box_pipeline()
-    model.fit(np.concatenate(X), np.concatenate(y))
+    model.fit(np.concatenate(X), np.concatenate(y), classify__sample_weight=np.concatenate(w))
     return model
 
 
-def box_stage(data: Dataset, block_scores: list[np.ndarray]) -> BoxStage:
-    spans = [boxes.candidates(p.page, s) for p, s in zip(data.pages, block_scores, strict=True)]
-    rows = [boxes.rows(p.page, c, s) for p, c, s in zip(data.pages, spans, block_scores, strict=True)]
+def box_stage(data: Dataset, block_scores: list[np.ndarray], progress: Progress, step: str) -> BoxStage:
+    spans, rows = [], []
+    for i, (p, s) in enumerate(zip(data.pages, block_scores, strict=True), 1):
+        spans.append(boxes.candidates(p.page, s))
+        rows.append(boxes.rows(p.page, spans[-1], s))
+        progress(step, i, len(data.pages))
     return BoxStage(spans, rows)
 
 
@@ -155,18 +173,20 @@ def cross_validate(data: Dataset, progress: Progress) -> OutOfFold | None:
         for a, b in GroupKFold(n_splits=n_folds).split(np.zeros(len(groups)), groups=groups)
     ]
     block_oof = [np.zeros(len(p.page.blocks)) for p in data.pages]
-    for k, (train, test) in enumerate(folds, 1):
-        progress(f"cross-validation: block model, fold {k}/{n_folds}")
+    for k, (train, test) in enumerate(folds):
+        progress("cross-validation: block model folds", k, n_folds)
         model = _fit_blocks(data, train)
         for i in test:
             block_oof[i] = _predict(model, data.rows[i])
-    stage = box_stage(data, block_oof)
+    progress("cross-validation: block model folds", n_folds, n_folds)
+    stage = box_stage(data, block_oof, progress, "cross-validation: candidate boxes")
     box_oof = [np.zeros(len(p.page.blocks)) for p in data.pages]
-    for k, (train, test) in enumerate(folds, 1):
-        progress(f"cross-validation: box model, fold {k}/{n_folds}")
+    for k, (train, test) in enumerate(folds):
+        progress("cross-validation: box model folds", k, n_folds)
         model = _fit_boxes(data, stage, train)
         for i in test:
             box_oof[i] = _box_scores(data, stage, model, i)
+    progress("cross-validation: box model folds", n_folds, n_folds)
     return OutOfFold(block_oof, box_oof)
 
 
@@ -189,6 +209,9 @@ def choose_thresholds(data: Dataset, oof: OutOfFold) -> dict:
     return best
 
 
+BASE_PART, OWN_PART = "training folders", "your pages (--with)"
+
+
 def origin(p: LabelledPage) -> str:
     """Where a page comes from: written for Hush (hand-written or generated) or captured from the web."""
     source = p.meta.get("source")
@@ -203,10 +226,10 @@ def page_forms(p: LabelledPage) -> list[str]:
 
 
 def cv_report(data: Dataset, oof: OutOfFold, threshold: dict) -> tuple[dict, dict[str, CharCounts]]:
-    """Cross-validated character scores overall and by origin, language, page label, kind and form."""
+    """Cross-validated character scores overall and by part, origin, language, page label, kind and form."""
     per_page: dict[str, CharCounts] = {}
     by: dict[str, dict[str, dict[str, CharCounts]]] = {
-        k: {} for k in ("origin", "lang", "label", "kind", "form")
+        k: {} for k in ("part", "origin", "lang", "label", "kind", "form")
     }
     for i, p in enumerate(data.pages):
         hidden = oof.hidden(i, threshold)
@@ -214,6 +237,7 @@ def cv_report(data: Dataset, oof: OutOfFold, threshold: dict) -> tuple[dict, dic
         name = str(p.path)
         per_page[name] = counts
         keys = {
+            "part": [OWN_PART if data.own[i] else BASE_PART],
             "origin": [origin(p)],
             "lang": [str(p.meta.get("lang", "?")).split("-")[0]],
             "label": [str(p.meta.get("label", "?"))],
@@ -229,49 +253,94 @@ def cv_report(data: Dataset, oof: OutOfFold, threshold: dict) -> tuple[dict, dic
     return report, per_page
 
 
+@dataclass
+class TrainResult:
+    model: HushModel
+    report: dict  # cross-validated scores, overall and by group ({} with fewer than two sites)
+    per_page: dict[str, CharCounts]  # cross-validated counts per page
+    held_out: list[LabelledPage]  # pages of the training folders set aside, never trained on
+    own: list[LabelledPage]  # the user's pages
+
+
 def train(
-    pages: list[LabelledPage], folders: list[str], progress: Progress | None = None
-) -> tuple[HushModel, dict, dict[str, CharCounts]]:
-    """Train both stages on labelled pages; returns the model, its cross-validated report and pages."""
-    say = progress or (lambda msg: print(msg, file=sys.stderr))
-    if not pages:
+    pages: list[LabelledPage],
+    folders: list[str],
+    progress: Progress | None = None,
+    *,
+    own: list[LabelledPage] | None = None,
+    own_folders: list[str] | None = None,
+    own_weight: float = OWN_WEIGHT,
+) -> TrainResult:
+    """Train both stages on the pages of the training folders (less the held-out sites) and the user's own
+    pages; returns the model with its cross-validated report and the held-out pages."""
+    # One BLAS/OpenMP thread: parallel sums change the fitted numbers with the thread count, and the
+    # shipped model must come out the same on every machine.
+    with threadpool_limits(limits=1):
+        return _train(pages, folders, progress, own=own, own_folders=own_folders, own_weight=own_weight)
+
+
+def _train(
+    pages: list[LabelledPage],
+    folders: list[str],
+    progress: Progress | None = None,
+    *,
+    own: list[LabelledPage] | None = None,
+    own_folders: list[str] | None = None,
+    own_weight: float = OWN_WEIGHT,
+) -> TrainResult:
+    say = progress or (lambda step, done, total: None)
+    own = own or []
+    if not pages and not own:
         raise TrainingError("no labelled pages found (HTML files marked with data-hush-label)")
-    if not any(p.has_appeal for p in pages):
+    if not any(p.has_appeal for p in [*pages, *own]):
         raise TrainingError('the pages hold no appeal at all (no data-hush-label="appeal"): nothing to learn')
     started = time.perf_counter()
-    say(f"segmenting {len(pages)} pages")
-    data = build_dataset(pages)
+    base, held = heldout.split(pages)
+    training = base + own
+    data = build_dataset(training, [False] * len(base) + [True] * len(own), own_weight, say)
     oof = cross_validate(data, say)
     if oof is not None:
         threshold = choose_thresholds(data, oof)
         report, per_page = cv_report(data, oof, threshold)
     else:
-        say("fewer than two sites: no cross-validation, default thresholds")
         threshold, report, per_page = DEFAULT_THRESHOLD, {}, {}
-    everything = list(range(len(pages)))
-    say("fitting the block model on all pages")
+    everything = list(range(len(training)))
+    say("fitting the block model on all pages", 0, 1)
     block_model = _fit_blocks(data, everything)
+    say("fitting the block model on all pages", 1, 1)
     # The box model learns from block scores like those it will meet: out of fold where CV ran.
-    say("fitting the box model on all pages")
     block_scores = oof.block if oof else [_predict(block_model, r) for r in data.rows]
-    stage = box_stage(data, block_scores)
+    stage = box_stage(data, block_scores, say, "fitting the box model on all pages")
     box_model = _fit_boxes(data, stage, everything)
     if box_model is None:
         raise TrainingError("the pages hold no appeal box with more than one block: add more labelled pages")
-    digest = corpus_digest(pages)
+    digest = corpus_digest(training)
     models = (block_model, box_model)
     metadata = {
         "version": f"hush-{_params_digest(models, digest)[:12]}",
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "corpus_digest": digest,
         "folders": folders,
-        "pages": len(pages),
+        "own_folders": own_folders or [],
+        "own_weight": own_weight if own else None,
+        "pages": len(training),
+        "own_pages": len(own),
+        "held_out_sites": sorted({p.site for p in held}),
         "sklearn_version": sklearn.__version__,
         "threshold": threshold,
         "metrics": report,
-        "training_seconds": round(time.perf_counter() - started, 1),
     }
-    return HushModel(*models, metadata), report, per_page
+    model = HushModel(*models, metadata)
+    if held:
+        say("scoring the held-out pages", 0, 1)
+        metadata["held_out"] = scores(model, held)
+        by_origin: dict[str, list[LabelledPage]] = {}
+        for p in held:
+            by_origin.setdefault(origin(p), []).append(p)
+        metadata["held_out_by_origin"] = {k: scores(model, v) for k, v in sorted(by_origin.items())}
+        say("scoring the held-out pages", 1, 1)
+    metadata["training_seconds"] = round(time.perf_counter() - started, 1)
+    return TrainResult(model, report, per_page, held, own)
 
 
 def _params_digest(models: tuple[Pipeline, ...], corpus: str) -> str:

@@ -6,10 +6,10 @@ import re
 import time
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify
 from flask.typing import ResponseReturnValue
 
-from server.body import fail, parse_json, read_body
+from server.body import fail, json_request_body, parse_json
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
@@ -20,14 +20,7 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 @bp.post("/classify")
 def classify() -> ResponseReturnValue:
     """Answer which stamped elements of ``html`` to hide, and the scores of appeal blocks."""
-    if request.mimetype != "application/json":
-        fail(415, "unsupported_media_type", "Content-Type must be application/json")
-    body = read_body(
-        request.stream,
-        request.content_length,
-        request.headers.get("Content-Encoding", ""),
-        current_app.config["MAX_BYTES"],
-    )
+    body = json_request_body()
     g.received_bytes, g.body_bytes = body.received, len(body.data)
     fields = validate(parse_json(body.data), check_surrogates=bool(_SURROGATE_ESCAPE.search(body.data)))
     g.page_url = fields.get("url")

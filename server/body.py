@@ -7,6 +7,7 @@ import json
 import zlib
 from typing import IO, Any, NamedTuple, NoReturn
 
+from flask import current_app, request
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 CHUNK = 64 * 1024
@@ -105,6 +106,18 @@ def read_body(stream: IO[bytes], content_length: int | None, encoding: str, limi
         return gunzip_limited(stream, limit)
     data = read_limited(stream, limit)
     return Body(data, len(data))
+
+
+def json_request_body() -> Body:
+    """The current request's body, which must be JSON: bounded by MAX_BYTES and decompressed."""
+    if request.mimetype != "application/json":
+        fail(415, "unsupported_media_type", "Content-Type must be application/json")
+    return read_body(
+        request.stream,
+        request.content_length,
+        request.headers.get("Content-Encoding", ""),
+        current_app.config["MAX_BYTES"],
+    )
 
 
 def _reject_constant(name: str) -> NoReturn:

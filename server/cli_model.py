@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from model import ModelError, load_model
@@ -12,13 +13,38 @@ from model.errors import PageError
 from server.errors import CliError
 
 DEFAULT_OUT = Path("hush-model.skops")
+OWN_WEIGHT = 10.0  # model.train.OWN_WEIGHT, repeated so that `hush --help` does not import training
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    train = sub.add_parser("train", help="train a model from folders of labelled pages")
+    train = sub.add_parser(
+        "train",
+        help="train a model from folders of labelled pages",
+        description="Train a model from folders of labelled pages (one site in ten is held out), plus "
+        "your own labelled pages (--with). Before replacing a model, compare the two on the held-out "
+        "pages and on your pages, and refuse when held-out precision drops by more than 0.01.",
+    )
     train.add_argument("folders", nargs="+", type=Path, metavar="CORPUS_DIR")
     train.add_argument(
+        "--with",
+        dest="own",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="your own labelled pages (hush label saves them); may be given more than once",
+    )
+    train.add_argument(
+        "--weight",
+        type=float,
+        default=OWN_WEIGHT,
+        help=f"how many corpus pages one of your pages counts as ({OWN_WEIGHT:g})",
+    )
+    train.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help=f"where to write the model ({DEFAULT_OUT})"
+    )
+    train.add_argument(
+        "--force", action="store_true", help="replace the model even if the new one does worse"
     )
     train.add_argument("--strict", action="store_true", help="fail on a page that cannot be read")
     train.add_argument("--report", type=Path, help="write the cross-validation report as Markdown here")
@@ -50,15 +76,6 @@ def _model(path: Path | None):
         raise CliError(str(err)) from None
 
 
-def _progress(message: str) -> None:
-    print(f"  {message}", file=sys.stderr, flush=True)
-
-
-def _page_progress(i: int, n: int, name: str) -> None:
-    if i == n or i % 25 == 0:
-        print(f"  reading pages {i}/{n}", file=sys.stderr, flush=True)
-
-
 def _check_folders(folders: list[Path]) -> None:
     from model.labelled import has_labels, page_files
 
@@ -73,51 +90,106 @@ def _check_folders(folders: list[Path]) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from model.labelled import load_pages
     from model.persist import save
     from model.train import TrainingError, relative_folders, train
+    from server.progress import ProgressBar
+    from server.train_summary import comparison_lines, cv_lines
 
-    _check_folders(args.folders)
+    if not args.weight > 0:
+        raise CliError("--weight must be a positive number")
+    _check_folders([*args.folders, *args.own])
+    bar = ProgressBar()
+    pages, own = _load(args.folders, args.strict, bar), _load(args.own, args.strict, bar)
+    current = _current_model(args)
     try:
-        pages, problems = load_pages(args.folders, strict=args.strict, progress=_page_progress)
-    except PageError as err:
-        raise CliError(f"{err} (--strict)") from None
-    for problem in problems:
-        print(f"hush train: skipped {problem}", file=sys.stderr)
-    try:
-        model, report, per_page = train(pages, relative_folders(args.folders), progress=_progress)
+        result = train(
+            pages,
+            relative_folders(args.folders),
+            bar,
+            own=own,
+            own_folders=relative_folders(args.own),
+            own_weight=args.weight,
+        )
     except TrainingError as err:
         raise CliError(str(err)) from None
-    try:
-        save(model, args.out)
-    except OSError as err:
-        raise CliError(f"cannot write {args.out}: {err.strerror or err}") from None
-    if args.report and report:
+    finally:
+        bar.finish()
+    model, meta = result.model, result.model.metadata
+    print(
+        f"trained {model.version} on {meta['pages']} pages ({len(own)} of yours) in "
+        f"{meta['training_seconds']:.0f} s; {len(result.held_out)} held-out pages never trained on"
+    )
+    print("\n".join(cv_lines(result.report)))
+    out = args.out
+    if current is not None:
+        from model.compare import compare
+
+        comparison = compare(current[1], model, result.held_out, own)
+        print("\n".join(comparison_lines(comparison, current[0])))
+        if not comparison.acceptable and not args.force:
+            aside = out.with_name(f"{out.stem}.candidate{out.suffix or '.skops'}")
+            _save(save, model, aside)
+            print(
+                f"not replaced: held-out precision would drop by {comparison.precision_drop:.3f} (more "
+                f"than 0.01). {out} is unchanged; the new model is in {aside} (--force replaces anyway)."
+            )
+            return 1
+    _save(save, model, out)
+    if args.report and result.report:
         from model.report import markdown
 
-        command = " ".join(
-            [
-                "hush train",
-                *relative_folders(args.folders),
-                "--out",
-                str(args.out),
-                "--report",
-                str(args.report),
-            ]
-        )
-        args.report.write_text(markdown(report, per_page, model.metadata, command), encoding="utf-8")
-    overall = report.get("overall")
-    if overall:
-        print(
-            f"cross-validated on {overall['pages']} pages (folds grouped by site): "
-            f"precision {overall['precision']:.3f}, recall {overall['recall']:.3f}, f1 {overall['f1']:.3f}, "
-            f"pages with content hidden {overall['pages_with_content_hidden']}"
-        )
+        command = " ".join(["hush train", *meta["folders"], "--out", str(out), "--report", str(args.report)])
+        args.report.write_text(markdown(result.report, result.per_page, meta, command), encoding="utf-8")
     print(
-        f"wrote {args.out} ({model.version}, "
-        f"thresholds: block {model.block_threshold}, box {model.box_threshold})"
+        f"wrote {out} ({model.version}, thresholds: block {model.block_threshold}, "
+        f"box {model.box_threshold}); serve it with: hush serve --model {out}"
     )
     return 0
+
+
+def _load(folders: list[Path], strict: bool, bar: Callable[[str, int, int], None]) -> list:
+    from model.labelled import load_pages
+
+    if not folders:
+        return []
+    try:
+        pages, problems = load_pages(
+            folders, strict=strict, progress=lambda i, n, name: bar("reading pages", i, n)
+        )
+    except PageError as err:
+        raise CliError(f"{err} (--strict)") from None
+    finally:
+        bar.finish()
+    for problem in problems:
+        print(f"hush train: skipped {problem}", file=sys.stderr)
+    return pages
+
+
+def _current_model(args: argparse.Namespace) -> tuple[str, object] | None:
+    """The model a new one would replace: the file at --out, else (when training with your pages) the
+    shipped model; None when there is nothing to compare with or --force skips the comparison."""
+    if args.out.exists():
+        path: Path | None = args.out
+    elif args.own:
+        path = None
+    else:
+        return None
+    try:
+        model = load_model(path)
+    except ModelError as err:
+        if args.force:
+            return None
+        raise CliError(
+            f"cannot compare with the current model: {err}; --force replaces it without comparing"
+        ) from None
+    return str(path or model.path or "the shipped model"), model
+
+
+def _save(save, model, path: Path) -> None:
+    try:
+        save(model, path)
+    except OSError as err:
+        raise CliError(f"cannot write {path}: {err.strerror or err}") from None
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

@@ -9,7 +9,6 @@ Model files that are tampered, truncated, foreign or from another scikit-learn v
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import signal
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 import skops.io as sio
 from sklearn.tree import DecisionTreeClassifier
+from small_corpus import write_corpus
 from threadpoolctl import threadpool_limits
 
 from model import ModelError, load_model
@@ -31,43 +31,6 @@ from server.cli import main
 REPO = Path(__file__).resolve().parents[1]
 # One OpenMP thread: on a busy two-core machine more threads only wait for each other.
 ENV = {**{k: v for k, v in os.environ.items() if not k.startswith("HUSH_")}, "OMP_NUM_THREADS": "1"}
-SITES = {
-    "harbour-news.example": ("harbour", "ferry timetable", "Support the Harbour News"),
-    "valley-times.example": ("valley", "school budget", "Become a Valley Times member"),
-    "river-post.example": ("river", "flood defences", "Donate to keep the River Post free"),
-    "hill-gazette.example": ("hill", "bus route", "Chip in for local reporting"),
-}
-
-
-def page(place: str, topic: str, appeal: str, n: int) -> str:
-    story = "".join(
-        f"<p>The {place} council discussed the {topic} for the {k + 1}th time on Monday, "
-        f"and residents of the {place} district asked for a decision before winter.</p>"
-        for k in range(3 + n)
-    )
-    box = (
-        f'<div class="support-box" data-hush-label="appeal"><h3>{appeal}</h3>'
-        "<p>We are funded by readers like you. Please donate today: $5, $10 or $25 a month keeps "
-        'our newsroom going.</p><a href="/donate">Donate now</a> <a href="/member">Become a member</a></div>'
-    )
-    other = '<p data-hush-label="other">Sign up for our free morning newsletter.</p>' if n % 2 else ""
-    related = (  # boxes of content, so that the box model sees both kinds
-        f'<section class="related"><h4>More on the {topic}</h4><p>Why the {place} vote was delayed.</p>'
-        f"<p>What the {topic} means for families.</p></section>"
-    )
-    footer = f"<footer><p>The {place} paper, 1 Quay Street.</p><p>Letters to the editor.</p></footer>"
-    body = f"<article><h1>The {topic}</h1>{story}{box if n != 2 else ''}{other}</article>{related}{footer}"
-    return f"<html><body>{body}</body></html>"
-
-
-def write_corpus(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for site, (place, topic, appeal) in SITES.items():
-        for n in range(3):
-            name = f"{place}-{n}"
-            (folder / f"{name}.html").write_text(page(place, topic, appeal, n), encoding="utf-8")
-            (folder / f"{name}.json").write_text(json.dumps({"site": site}), encoding="utf-8")
-    return folder
 
 
 def train_command(*args: str | Path) -> list[str]:

@@ -1,0 +1,387 @@
+"""Labelling a saved page in place: the saved file keeps its markup byte for byte, and only
+``data-hush-label="appeal"`` attributes are added to or removed from start tags.
+
+Nothing is re-serialised. The standard library's HTMLParser finds every start tag in the decoded source;
+a copy of the source with a numbered marker attribute in each start tag is parsed the way the model parses
+pages, so each element of the tree knows the start tag it came from (elements the parser invented, such as
+an implied ``<html>``, ``<body>`` or ``<p>``, have none). A block can carry a label when an element with a
+start tag of its own holds exactly the block's text. Labels are written as text edits at those offsets
+and spliced into the original bytes; the result is re-read to check it says what was asked.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from html.parser import HTMLParser
+from pathlib import Path
+
+from bs4 import UnicodeDammit
+from lxml import etree
+
+from model.errors import PageError
+from model.labelled import block_label_chars, stamp_all
+from model.parse import decode, parse, read_page
+from model.segment import ID_ATTR, LABEL_ATTR, LABELS, Page, segment
+
+APPEAL = "appeal"
+LABEL_TEXT = f' {LABEL_ATTR}="{APPEAL}"'  # what a new label adds, right after the tag name
+_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_TAG_NAME = re.compile(r"<[a-zA-Z][^\t\n\r\f />\x00]*")
+# One attribute of a start tag, after the tag name: HTML's tokenizer rules, without the error cases.
+_ATTRIBUTE = re.compile(
+    r"""(?P<space>[\t\n\r\f /]*)(?P<name>[^\t\n\r\f />][^\t\n\r\f />=]*)"""
+    r"""(?:[\t\n\r\f ]*=[\t\n\r\f ]*(?P<value>"[^"]*"|'[^']*'|[^\t\n\r\f >]*))?"""
+)
+
+
+class RelabelError(PageError):
+    """A page that cannot be labelled without changing its markup, or a choice that cannot be written."""
+
+
+class ChoiceError(ValueError):
+    """The blocks asked for are unknown or cannot carry a label; ``ids`` names them."""
+
+    def __init__(self, message: str, ids: list[str]) -> None:
+        super().__init__(message)
+        self.ids = ids
+
+
+# -- the source: text and bytes ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """A page file's bytes and their text, decoded the way the model reads pages."""
+
+    path: Path
+    data: bytes
+    text: str
+    encoding: str
+    bom: bytes = b""
+
+
+def load_source(path: str | Path) -> Source:
+    """Read a page; RelabelError unless decoding and encoding back gives the very same bytes."""
+    path = Path(path)
+    text = read_page(path)  # PageError for missing, empty or binary files
+    data = path.read_bytes()
+    dammit = UnicodeDammit(data, is_html=True)
+    encoding = dammit.original_encoding
+    if not encoding or dammit.unicode_markup != text or dammit.contains_replacement_characters:
+        raise RelabelError(f"{path}: cannot tell its character encoding, so it cannot be rewritten exactly")
+    try:
+        encoded: bytes | None = text.encode(encoding)
+    except (UnicodeError, LookupError):
+        encoded = None
+    bom = data[: len(data) - len(encoded or b"")]
+    if encoded is None or not data.endswith(encoded) or (bom and bom not in _BOMS):
+        raise RelabelError(
+            f"{path}: read as {encoding} it does not encode back to the same bytes; refusing to rewrite it"
+        )
+    return Source(path, data, text, encoding, bom)
+
+
+@dataclass(frozen=True, order=True)
+class Edit:
+    """Replace ``text[start:end]`` of the source with ``insert`` (an insertion when start == end)."""
+
+    start: int
+    end: int
+    insert: str
+
+
+def splice(source: Source, edits: Iterable[Edit]) -> bytes:
+    """The source's bytes with the edits made; every byte outside the edits is the original's."""
+    out = [source.bom]
+    pos, at = 0, len(source.bom)
+    for edit in sorted(edits):
+        if edit.start < pos or edit.end < edit.start:
+            raise RelabelError(f"{source.path}: overlapping edits at offset {edit.start}")
+        for a, b, keep in ((pos, edit.start, True), (edit.start, edit.end, False)):
+            chunk = source.text[a:b].encode(source.encoding)
+            if source.data[at : at + len(chunk)] != chunk:
+                raise RelabelError(f"{source.path}: the text near offset {a} does not map back to its bytes")
+            if keep:
+                out.append(source.data[at : at + len(chunk)])
+            at += len(chunk)
+        out.append(edit.insert.encode(source.encoding))
+        pos = edit.end
+    tail = source.data[at:]
+    if tail != source.text[pos:].encode(source.encoding):
+        raise RelabelError(f"{source.path}: the end of the text does not map back to its bytes")
+    out.append(tail)
+    return b"".join(out)
+
+
+# -- start tags ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartTag:
+    """One start tag of the source, as offsets into its text."""
+
+    tag: str  # lower-case name
+    start: int  # the "<"
+    name_end: int  # just after the name: where a new attribute goes
+    end: int  # just after the ">"
+    labels: tuple[tuple[int, int, str], ...] = ()  # each data-hush-label: its span with the space, its value
+    hush_id: str | None = None  # the data-hush-id it carries, if any (extension corrections have some)
+
+    def appeal_spans(self) -> list[tuple[int, int]]:
+        return [(a, b) for a, b, value in self.labels if LABELS.get(value.strip().lower()) == 1]
+
+
+class _StartTagFinder(HTMLParser):
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text = text
+        self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self.found: list[StartTag] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        raw = self.get_starttag_text() or ""
+        line, column = self.getpos()
+        start = self.line_starts[line - 1] + column
+        name = _TAG_NAME.match(raw)
+        if not name or not self.text.startswith(raw, start):
+            return  # not where the tokenizer says: leave this tag alone
+        labels = []
+        pos = name.end()
+        while (m := _ATTRIBUTE.match(raw, pos)) and m.end() > pos:
+            if m.group("name").lower() == LABEL_ATTR:
+                value = (m.group("value") or "").strip("\"'")
+                labels.append((start + m.start(), start + m.end(), value))
+            pos = m.end()
+        hush_id = next((v for k, v in attrs if k == ID_ATTR), None)
+        self.found.append(StartTag(tag, start, start + name.end(), start + len(raw), tuple(labels), hush_id))
+
+    handle_startendtag = handle_starttag
+
+
+def start_tags(text: str) -> list[StartTag]:
+    """Every start tag the standard library's tokenizer finds, in source order."""
+    finder = _StartTagFinder(text)
+    finder.feed(text)
+    finder.close()
+    return finder.found
+
+
+def map_start_tags(text: str, root: etree._Element) -> dict[etree._Element, StartTag]:
+    """The start tag each element of ``root`` (parsed from ``text``) came from; invented elements
+    and those the two tokenizers disagree on are left out."""
+    tags = start_tags(text)
+    marker = "data-hush-src"
+    while marker in text.lower():
+        marker += "x"
+    parts, pos = [], 0
+    for i, tag in enumerate(tags):
+        parts += [text[pos : tag.name_end], f' {marker}="{i}"']
+        pos = tag.name_end
+    parts.append(text[pos:])
+    marked_root = parse("".join(parts))
+    if marked_root is None:
+        return {}
+    ours = [el for el in root.iter() if isinstance(el.tag, str)]
+    theirs = [el for el in marked_root.iter() if isinstance(el.tag, str)]
+    a, b = [el.tag for el in ours], [el.tag for el in theirs]
+    if a == b:
+        pairs = list(zip(ours, theirs, strict=True))
+    else:  # the markers changed how the page parses somewhere: keep what still lines up
+        matcher = SequenceMatcher(None, a, b, autojunk=False)
+        pairs = [
+            (ours[m.a + k], theirs[m.b + k]) for m in matcher.get_matching_blocks() for k in range(m.size)
+        ]
+    claims: dict[int, list[etree._Element]] = {}
+    for mine, marked in pairs:
+        value = marked.get(marker, "")
+        if value.isdigit() and int(value) < len(tags) and tags[int(value)].tag == mine.tag:
+            claims.setdefault(int(value), []).append(mine)
+    # One start tag behind two elements means the parser copied it somewhere: trust neither.
+    return {els[0]: tags[i] for i, els in claims.items() if len(els) == 1}
+
+
+# -- blocks and labels ---------------------------------------------------------------------------
+
+
+def parse_source(source: Source) -> etree._Element:
+    """The source parsed as the model parses pages, every element stamped as by ``stamp_all``."""
+    root = parse(source.text)
+    if root is None:
+        raise RelabelError(f"{source.path}: no HTML in the file")
+    stamp_all(root)
+    return root
+
+
+def _is_appeal(el: etree._Element) -> bool:
+    value = el.get(LABEL_ATTR)
+    return value is not None and LABELS.get(value.strip().lower()) == 1
+
+
+@dataclass
+class LabelBlock:
+    """One block of the page, and the element that can carry its label on its own."""
+
+    index: int
+    id: str  # the target's data-hush-id, or "n<index>" when it has no target
+    target: etree._Element | None
+    shown: etree._Element  # the element that shows the block: its target, else the block's element
+    marked: bool  # labelled appeal in the source
+    reason: str = ""  # why it cannot be labelled on its own ("" when it can)
+
+
+@dataclass
+class Group:
+    """An existing appeal label in the source and the blocks whose appeal text it holds."""
+
+    element: etree._Element
+    start: StartTag
+    blocks: frozenset[int] = field(default_factory=frozenset)
+
+
+class Labelling:
+    """A page's blocks, the labels it already has, and the saved page for a chosen set of blocks."""
+
+    def __init__(self, source: Source, root: etree._Element, page: Page) -> None:
+        """``root`` comes from :func:`parse_source`; ``page`` is its segmentation with labels."""
+        self.source, self.root, self.page = source, root, page
+        self.starts = map_start_tags(source.text, root)
+        ranges = {s.id: (s.p0, s.p1) for s in page.stamped}
+        # An appeal label on an element that has or holds another label would not read back as appeal.
+        blocked: set[etree._Element] = set()
+        for el in root.iter():
+            if isinstance(el.tag, str) and el.get(LABEL_ATTR) is not None and not _is_appeal(el):
+                blocked.update([el, *el.iterancestors()])
+        by_range: dict[tuple[int, int], list[etree._Element]] = {}  # elements with a start tag, by text
+        held_by_other: set[tuple[int, int]] = set()
+        for el, tag in self.starts.items():  # in document order
+            span = ranges.get(el.get(ID_ATTR, ""))
+            if not span or span[1] <= span[0]:
+                continue
+            if el in blocked or (tag.labels and not _is_appeal(el)):
+                held_by_other.add(span)
+            else:
+                by_range.setdefault(span, []).append(el)
+        appeal, _, _ = block_label_chars(page)
+        self.blocks: list[LabelBlock] = []
+        for i, block in enumerate(page.blocks):
+            span = (block.p0, block.p1)
+            usable = by_range.get(span, [])
+            target = block.element if block.element in usable else (usable[-1] if usable else None)
+            block_id = target.get(ID_ATTR, "") if target is not None else f"n{i}"
+            shown = target if target is not None else block.element
+            reason = ""
+            if target is None:
+                reason = "it holds another label" if span in held_by_other else "it has no element of its own"
+            self.blocks.append(LabelBlock(i, block_id, target, shown, bool(appeal[i]), reason))
+        self.by_id = {b.id: b for b in self.blocks}
+        self.groups: list[Group] = []
+        labels = page.piece_label or [0] * len(page.piece_block)
+        for el in root.iter():
+            if not isinstance(el.tag, str) or not _is_appeal(el):
+                continue
+            start = self.starts.get(el)
+            if start is None or not start.appeal_spans():
+                raise RelabelError(
+                    f"{source.path}: the label on <{el.tag}> (line {el.sourceline}) has no start tag of "
+                    "its own in the source, so it could not be removed"
+                )
+            p0, p1 = ranges.get(el.get(ID_ATTR, ""), (0, 0))
+            held = frozenset(page.piece_block[p] for p in range(p0, p1) if labels[p] == 1)
+            self.groups.append(Group(el, start, held))
+
+    def meta(self) -> dict[str, str]:
+        """The ``hush-source`` and ``hush-correction`` notes an extension correction carries."""
+        found: dict[str, str] = {}
+        for el in self.root.iter("meta"):
+            name = (el.get("name") or "").strip().lower()
+            if name in ("hush-source", "hush-correction") and name not in found:
+                found[name] = el.get("content") or ""
+        return found
+
+    def correction_target(self) -> etree._Element | None:
+        """The element a "not an appeal" correction names (by the data-hush-id it had in the file)."""
+        kind, _, old_id = self.meta().get("hush-correction", "").partition(":")
+        if kind.strip() != "not-appeal" or not old_id.strip():
+            return None
+        for el, tag in self.starts.items():
+            if tag.hush_id == old_id.strip():
+                return el
+        return None
+
+    def marked_ids(self) -> list[str]:
+        return [b.id for b in self.blocks if b.marked]
+
+    def edits(self, marked: Iterable[str]) -> list[Edit]:
+        """The edits that label exactly the ``marked`` blocks (ids from :attr:`blocks`).
+
+        Existing labels whose blocks all stay marked are kept as they are; the others are removed,
+        and every marked block they no longer cover gets a label of its own. ChoiceError for an
+        unknown id or a block that has no element of its own to carry a label.
+        """
+        wanted = list(marked)
+        unknown = sorted({i for i in wanted if i not in self.by_id})
+        if unknown:
+            raise ChoiceError(f"unknown block ids: {', '.join(unknown[:20])}", unknown)
+        chosen = {self.by_id[i].index for i in wanted}
+        kept = [g for g in self.groups if g.blocks <= chosen]
+        covered = set().union(*(g.blocks for g in kept))
+        kept_elements = {g.element for g in kept}
+        edits: list[Edit] = []
+        alone = []
+        for index in sorted(chosen - covered):
+            block = self.blocks[index]
+            if block.target is None:
+                alone.append(block.id)
+            elif block.target not in kept_elements:
+                at = self.starts[block.target].name_end
+                edits.append(Edit(at, at, LABEL_TEXT))
+        if alone:
+            raise ChoiceError(
+                f"blocks with no element of their own cannot be labelled alone: {', '.join(alone[:20])}",
+                alone,
+            )
+        for group in self.groups:
+            if group.element not in kept_elements:
+                edits.extend(Edit(a, b, "") for a, b in group.start.appeal_spans())
+        return sorted(set(edits))
+
+    def render(self, marked: Iterable[str]) -> bytes:
+        """The page's bytes with exactly the ``marked`` blocks labelled appeal, checked by reading
+        them back the way training does (RelabelError if they would say anything else)."""
+        wanted = set(marked)
+        edits = self.edits(wanted)
+        out = splice(self.source, edits)
+        text = decode(out)
+        if text != apply_edits(self.source.text, edits):
+            guess = UnicodeDammit(out, is_html=True).original_encoding
+            raise RelabelError(
+                f"{self.source.path}: the page declares no character encoding and, with the labels, its "
+                f"bytes would be guessed as {guess} rather than {self.source.encoding}; refusing to save"
+            )
+        check = segment(parse(text), with_labels=True)
+        appeal, _, _ = block_label_chars(check)
+        got = (
+            {self.blocks[i].id for i, n in enumerate(appeal) if n}
+            if len(appeal) == len(self.blocks)
+            else None
+        )
+        same_text = [b.text for b in check.blocks] == [b.text for b in self.page.blocks]
+        if got != {self.by_id[i].id for i in wanted} or not same_text:
+            raise RelabelError(
+                f"{self.source.path}: the labels could not be written so that they read back as chosen"
+            )
+        return out
+
+
+def apply_edits(text: str, edits: Iterable[Edit]) -> str:
+    """The source text with the edits made (what :func:`splice` writes, as text)."""
+    parts, pos = [], 0
+    for edit in sorted(edits):
+        parts += [text[pos : edit.start], edit.insert]
+        pos = edit.end
+    parts.append(text[pos:])
+    return "".join(parts)

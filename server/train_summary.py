@@ -1,0 +1,48 @@
+"""What ``hush train`` prints at the end: cross-validated scores by part, and the comparison of the new
+model with the one it would replace."""
+
+from __future__ import annotations
+
+from model.compare import MAX_PRECISION_DROP, Comparison
+
+
+def _scores(s: dict) -> str:
+    return (
+        f"precision {s['precision']:.3f}  recall {s['recall']:.3f}  "
+        f"pages with content hidden {s['pages_with_content_hidden']}"
+    )
+
+
+def cv_lines(report: dict) -> list[str]:
+    """Cross-validated scores of the training folders and of the user's pages, each apart."""
+    if not report:
+        return ["no cross-validation: the pages come from fewer than two sites (default thresholds)"]
+    parts = report.get("by_part", {})
+    width = max(len(k) for k in parts) if parts else 0
+    lines = [f"cross-validated on {report['overall']['pages']} pages (folds grouped by site):"]
+    for part, s in parts.items():
+        lines.append(f"  {part:{width}}  {s['pages']:4d} pages  {_scores(s)}")
+    return lines
+
+
+def comparison_lines(c: Comparison, where: str) -> list[str]:
+    """A table of both models on each part, and the verdict."""
+    lines = [f"compared with the current model {c.current_version} ({where}):"]
+    if c.parts:
+        width = max(len(k) for k in c.parts)
+        lines.append(f"  {'':{width}}  {'pages':>5}  {'current P':>9} {'R':>6}  {'new P':>9} {'R':>6}")
+        for part, both in c.parts.items():
+            old, new = both["current"], both["new"]
+            lines.append(
+                f"  {part:{width}}  {old['pages']:5d}  {old['precision']:9.3f} {old['recall']:6.3f}  "
+                f"{new['precision']:9.3f} {new['recall']:6.3f}"
+            )
+    lines += [f"  note: {n}" for n in c.notes]
+    drop = c.precision_drop
+    if drop is not None:
+        verdict = "within" if c.acceptable else "beyond"
+        change = 0.0 - drop  # never "-0.000"
+        lines.append(
+            f"  held-out precision change: {change:+.3f} ({verdict} the allowed drop of {MAX_PRECISION_DROP})"
+        )
+    return lines

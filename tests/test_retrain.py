@@ -1,0 +1,158 @@
+"""Retraining with the user's own pages: held-out sites, weights, the comparison that guards the current
+model, and what ``hush train`` prints. The corpus is written here (fifteen tiny sites), so runs take seconds.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from small_corpus import (
+    LAMP_TOPICS,
+    MORE_SITES,
+    SITES,
+    lamp_scores,
+    page,
+    train,
+    write_corpus,
+    write_lamp_pages,
+)
+
+from model import load_model
+from model.compare import Comparison
+from model.heldout import MIN_SITES, is_held_out, split
+from model.labelled import load_pages
+from server.progress import ProgressBar
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Fifteen tiny sites, and the model `hush train` makes of them."""
+    root = tmp_path_factory.mktemp("retrain")
+    corpus = write_corpus(root / "corpus", {**SITES, **MORE_SITES}, per_site=2)
+    out = root / "current.skops"
+    assert train(corpus, "--out", out) == 0
+    return corpus, out
+
+
+@pytest.fixture
+def current(base: tuple[Path, Path], tmp_path: Path) -> Path:
+    """A copy of the base model to be replaced (or not) by a test."""
+    copy = tmp_path / "models" / "hush-model.skops"
+    copy.parent.mkdir()
+    copy.write_bytes(base[1].read_bytes())
+    return copy
+
+
+HELD_OUT = {"cliff-echo.example", "ridge-record.example", "lake-ledger.example"}
+
+
+def test_held_out_sites_depend_on_the_name_alone():
+    assert is_held_out("lake-ledger.example") and is_held_out(" Lake-Ledger.example ")
+    assert not is_held_out("harbour-news.example")
+
+
+def test_small_corpora_hold_nothing_out(base):
+    pages, _ = load_pages([base[0]])
+    kept, held = split(pages)
+    assert {p.site for p in held} == HELD_OUT and len(kept) + len(held) == len(pages)
+    few = [p for p in pages if p.site in SITES or p.site in HELD_OUT]
+    assert len({p.site for p in few}) < MIN_SITES and split(few) == (few, [])
+
+
+def test_the_model_records_and_scores_its_held_out_sites(base):
+    meta = load_model(base[1]).metadata
+    assert meta["held_out_sites"] == sorted(HELD_OUT)
+    assert meta["held_out"]["pages"] == 6 and meta["pages"] == 22 and meta["own_pages"] == 0
+    assert meta["held_out"]["recall"] > 0.9 and meta["held_out"]["precision"] > 0.9
+
+
+def test_your_pages_change_the_models_mind_on_your_site(base, current, tmp_path, capsys):
+    own = write_lamp_pages(tmp_path / "mine", LAMP_TOPICS[:2])
+    unseen = write_lamp_pages(tmp_path / "unseen", LAMP_TOPICS[2:])
+    before = lamp_scores(current, unseen)
+    assert before["recall"] < 0.5, "the base model already finds this appeal: the test proves nothing"
+
+    assert train(base[0], "--with", own, "--out", current) == 0
+    out = capsys.readouterr().out
+    assert "your pages (--with)" in out and "compared with the current model" in out and "wrote" in out
+    after = lamp_scores(current, unseen)
+    assert after["recall"] > 0.9 and after["precision"] == 1.0, after
+    meta = load_model(current).metadata
+    assert meta["own_pages"] == 2 and meta["own_weight"] == 10.0 and meta["held_out"]["precision"] > 0.9
+    assert meta["metrics"]["by_part"]["your pages (--with)"]["pages"] == 2
+
+
+def test_a_model_worse_on_held_out_pages_is_refused_unless_forced(base, current, tmp_path, capsys):
+    poison = tmp_path / "poison"
+    poison.mkdir()
+    # Stories like the held-out sites' own, labelled as appeals: a model that learns this hides content there.
+    for k, (place, topic, _) in enumerate(MORE_SITES.values()):
+        html = page(place, topic, "", 2).replace("<p>The", '<p data-hush-label="appeal">The')
+        (poison / f"wrong-{k}.html").write_text(html, encoding="utf-8")
+        (poison / f"wrong-{k}.json").write_text(json.dumps({"site": f"{place}ton.example"}), encoding="utf-8")
+    before = current.read_bytes()
+
+    assert train(base[0], "--with", poison, "--weight", "50", "--out", current) == 1
+    out = capsys.readouterr().out
+    assert "not replaced" in out and "held-out precision change" in out, out
+    assert current.read_bytes() == before
+    candidate = current.with_name("hush-model.candidate.skops")
+    assert load_model(candidate).metadata["own_pages"] == len(MORE_SITES)
+
+    assert train(base[0], "--with", poison, "--weight", "50", "--out", current, "--force") == 0
+    assert current.read_bytes() != before and "wrote" in capsys.readouterr().out
+
+
+def test_a_current_model_that_cannot_be_read_needs_force(base, tmp_path, capsys):
+    broken = tmp_path / "broken.skops"
+    broken.write_bytes(b"not a model")
+    assert train(base[0], "--out", broken) == 2
+    assert "--force" in capsys.readouterr().err and broken.read_bytes() == b"not a model"
+
+
+def test_bad_weights_are_refused(base, tmp_path, capsys):
+    assert train(base[0], "--weight", "0", "--out", tmp_path / "m.skops") == 2
+    assert "--weight" in capsys.readouterr().err and not (tmp_path / "m.skops").exists()
+
+
+def held_comparison(current: float, new: float) -> Comparison:
+    part = {"pages": 3, "precision": current, "recall": 0.5}
+    return Comparison("a", "b", {"held-out": {"current": part, "new": {**part, "precision": new}}})
+
+
+def test_the_allowed_drop_is_one_point_of_precision():
+    assert held_comparison(0.95, 0.94).acceptable and held_comparison(0.95, 0.99).acceptable
+    assert not held_comparison(0.95, 0.939).acceptable
+    assert Comparison("a", "b").acceptable and Comparison("a", "b").precision_drop is None
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal_and_two_lines_per_step_in_a_file():
+    for stream in (Terminal(), io.StringIO()):
+        bar = ProgressBar(stream)
+        for k in range(5):
+            bar("reading pages", k + 1, 5)
+        bar("fitting", 1, 1)
+        bar.finish()
+        text = stream.getvalue()
+        if isinstance(stream, Terminal):
+            assert "\r  reading pages [" + "#" * 24 + "] 5/5" in text and text.count("\n") == 2
+        else:
+            assert text.splitlines()[0] == "  reading pages [0/5]" and len(text.splitlines()) == 4
+
+
+def test_exported_corrections_are_grouped_by_the_site_they_came_from(tmp_path):
+    head = '<head><meta name="hush-source" content="https://News.example:8443/a?b=1"></head>'
+    for k in range(2):
+        body = f'<body><p>Story {k}.</p><p data-hush-label="appeal">Give a little.</p></body>'
+        (tmp_path / f"correction-{k}.html").write_text(f"<html>{head}{body}</html>", encoding="utf-8")
+    (tmp_path / "saved.html").write_text("<p data-hush-label='appeal'>Give.</p>", encoding="utf-8")
+    pages, _ = load_pages([tmp_path])
+    assert [p.site for p in pages] == ["news.example", "news.example", "saved"]
