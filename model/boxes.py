@@ -11,7 +11,9 @@ accepts lends its score to every block inside it.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import accumulate
 
 import numpy as np
 
@@ -125,74 +127,150 @@ def candidates(page: Page, block_scores: np.ndarray) -> list[Span]:
 def rows(page: Page, spans: list[Span], block_scores: np.ndarray) -> np.ndarray:
     """One row per span: [text, tokens, *numbers], using the block model's scores."""
     out = np.empty((len(spans), 2 + len(BOX_NUMERIC)), dtype=object)
-    total = max(1, page.cum_chars[-1])
-    block_chars = np.array([b.chars for b in page.blocks], dtype=float)
-    cum_weighted = np.concatenate(([0.0], np.cumsum(block_scores * block_chars)))
-    cum_block_chars = np.concatenate(([0.0], np.cumsum(block_chars)))
-    for r, span in enumerate(spans):
+    described = _describe(page, spans, block_scores, with_text=True)
+    for r, (text, tokens, values) in enumerate(described):
+        out[r, BOX_TEXT] = text
+        out[r, BOX_TOKENS] = tokens
+        out[r, 2:] = values
+    return out
+
+
+def numbers(page: Page, spans: list[Span], block_scores: np.ndarray) -> np.ndarray:
+    """The numeric columns of ``rows`` as floats (what the box model reads), without the text columns."""
+    values = [v for _, _, v in _describe(page, spans, block_scores, with_text=False)]
+    return np.array(values, dtype=np.float64).reshape(len(spans), len(BOX_NUMERIC))
+
+
+@dataclass(slots=True)
+class _Shared:
+    """What the spans of a page share, worked out once per page. Sums of whole numbers (characters,
+    facts) are taken from cumulative sums: exact, in any order."""
+
+    total: int
+    scores: list[float]  # per block
+    block_chars: np.ndarray  # per block, as floats
+    linky: list[bool]  # per block: holds a link or a button
+    links: list[tuple[str, ...]]  # per block: href tokens of its first links
+    cum_chars: list[int]  # over blocks
+    cum_high_chars: list[int]  # over blocks: characters of blocks scoring 0.5 or more
+    cum_link_chars: list[int]
+    cum_facts: list[list[int]]  # per fact, over blocks
+    cum_weighted: np.ndarray  # over blocks: score times characters
+    cum_block_chars: np.ndarray
+    contexts: dict[int, tuple[int, int, int]]  # per context: in_chrome, widget tokens, widget chain
+
+
+def _shared(page: Page, block_scores: np.ndarray) -> _Shared:
+    chars = [b.chars for b in page.blocks]
+    block_chars = np.array(chars, dtype=float)
+    scores = block_scores.tolist()
+    facts = F.block_facts(page)
+    return _Shared(
+        total=max(1, page.cum_chars[-1]),
+        scores=scores,
+        block_chars=block_chars,
+        linky=[bool(b.n_links or b.n_buttons) for b in page.blocks],
+        links=F.links_tokens(page, 6),
+        cum_chars=[0, *accumulate(chars)],
+        cum_high_chars=[0, *accumulate(c if s >= 0.5 else 0 for c, s in zip(chars, scores, strict=True))],
+        cum_link_chars=[0, *accumulate(b.link_chars for b in page.blocks)],
+        cum_facts=[[0, *cum] for cum in np.cumsum(facts, axis=0).T.tolist()],
+        cum_weighted=np.concatenate(([0.0], np.cumsum(block_scores * block_chars))),
+        cum_block_chars=np.concatenate(([0.0], np.cumsum(block_chars))),
+        contexts={},
+    )
+
+
+def _describe(
+    page: Page, spans: list[Span], block_scores: np.ndarray, *, with_text: bool
+) -> Iterator[tuple[str, str, tuple]]:
+    """Per span: its text and tokens (empty unless with_text) and its numbers."""
+    if not spans:
+        return
+    sh = _shared(page, block_scores)
+    for span in spans:
+        b0, b1 = span.b0, span.b1
         c = page.contexts[span.context]
-        blocks = page.blocks[span.b0 : span.b1]
-        scores = block_scores[span.b0 : span.b1]
-        chars = np.array([b.chars for b in blocks], dtype=float)
-        text = " ".join(b.text for b in blocks)[: F.BOX_TEXT_LIMIT]
-        hrefs = [t for b in blocks for h in b.hrefs[:6] for t in F.href_tokens(h)][:60]
-        linkish = [s for b, s in zip(blocks, scores, strict=True) if b.n_links or b.n_buttons]
-        span_chars = _span_chars(page, span.b0, span.b1)
+        scores = sh.scores[b0:b1]
+        hrefs: list[str] = []
+        for tokens in sh.links[b0:b1]:
+            hrefs += tokens
+            if len(hrefs) >= 60:
+                break
+        hrefs = hrefs[:60]
+        linkish = [s for s, linky in zip(scores, sh.linky[b0:b1], strict=True) if linky]
+        span_chars = _span_chars(page, b0, b1)
         parent = page.contexts[c.parent] if c.parent >= 0 and not span.window else c
-        tokens = " ".join(
-            [
-                f"tag_{c.tag}",
-                "window" if span.window else "element",
-                *(f"s_{t}" for t in c.tokens.split()[:20]),
-                *(f"a_{t}" for t in c.chain.split()[:30]),
-                *(f"p_{t}" for t in c.path.split()[-4:]),
-                *(f"k_{b.tag}" for b in blocks[:20]),
-                *hrefs,
-            ]
-        )
-        facts = np.array([F.text_facts(b.text) for b in blocks]).sum(axis=0)
-        link_chars = sum(b.link_chars for b in blocks)
-        weight = max(1.0, chars.sum())
+        text = tokens = ""
+        if with_text:
+            blocks = page.blocks[b0:b1]
+            text = " ".join(b.text for b in blocks)[: F.BOX_TEXT_LIMIT].lower()
+            tokens = " ".join(
+                [
+                    f"tag_{c.tag}",
+                    "window" if span.window else "element",
+                    *(f"s_{t}" for t in c.tokens.split()[:20]),
+                    *(f"a_{t}" for t in c.chain.split()[:30]),
+                    *(f"p_{t}" for t in c.path.split()[-4:]),
+                    *(f"k_{b.tag}" for b in blocks[:20]),
+                    *hrefs,
+                ]
+            )
+        facts = [cum[b1] - cum[b0] for cum in sh.cum_facts]
+        link_chars = sh.cum_link_chars[b1] - sh.cum_link_chars[b0]
+        chars_sum = sh.cum_chars[b1] - sh.cum_chars[b0]
+        # Not a whole number: summed as numpy sums this very array, so the bits match.
+        weighted = (block_scores[b0:b1] * sh.block_chars[b0:b1]).sum()
+        weight = max(1.0, chars_sum)
         # How the span stands out from the rest of its container: an island of appeal in an article.
         outer = c if span.window else parent
-        outside_chars = cum_block_chars[outer.b1] - cum_block_chars[outer.b0] - chars.sum()
-        outside_weighted = cum_weighted[outer.b1] - cum_weighted[outer.b0] - (scores * chars).sum()
+        outside_chars = sh.cum_block_chars[outer.b1] - sh.cum_block_chars[outer.b0] - chars_sum
+        outside_weighted = sh.cum_weighted[outer.b1] - sh.cum_weighted[outer.b0] - weighted
         outside = outside_weighted / outside_chars if outside_chars > 0 else 0.0
-        units_after = max(0, outer.b1 - span.b1)
-        out[r, BOX_TEXT] = text.lower()
-        out[r, BOX_TOKENS] = tokens
-        out[r, 2:] = (
-            math.log1p(span_chars),
-            min(len(blocks), 60) / 10,
-            float(scores.max()),
-            float((scores * chars).sum() / weight),
-            float(scores.min()),
-            float(chars[scores >= 0.5].sum() / weight),
-            float(scores[0]),
-            float(scores[-1]),
-            max(linkish, default=0.0),
-            link_chars / max(1, span_chars),
-            hrefs.count("platform"),
-            hrefs.count("giving"),
-            min(facts[0], 20),
-            min(facts[1], 3),
-            min(facts[2], 5),
-            min(facts[3], 40),
-            span_chars / max(1, F.chars_under(page, parent)),
-            page.cum_chars[blocks[0].p0] / total,
-            min(c.depth, 40) / 10,
-            F.in_chrome(c),
-            int(span.window),
-            min(span.before, 10) / 10,
-            min(span.after, 10) / 10,
-            outside,
-            float((scores * chars).sum() / weight) - outside,
-            min(units_after, 20) / 10,
-            int(units_after == 0),
-            sum(t in signals.WIDGET_TOKENS for t in c.tokens.split()),
-            sum(t in signals.WIDGET_TOKENS for t in c.chain.split()[:30]),
+        units_after = max(0, outer.b1 - b1)
+        known = sh.contexts.get(span.context)
+        if known is None:
+            known = sh.contexts[span.context] = (
+                F.in_chrome(c, page),
+                sum(t in signals.WIDGET_TOKENS for t in c.tokens.split()),
+                sum(t in signals.WIDGET_TOKENS for t in c.chain.split()[:30]),
+            )
+        chrome, widget_tokens, widget_chain = known
+        yield (
+            text,
+            tokens,
+            (
+                math.log1p(span_chars),
+                min(b1 - b0, 60) / 10,
+                max(scores),
+                float(weighted / weight),
+                min(scores),
+                (sh.cum_high_chars[b1] - sh.cum_high_chars[b0]) / weight,
+                scores[0],
+                scores[-1],
+                max(linkish, default=0.0),
+                link_chars / max(1, span_chars),
+                hrefs.count("platform"),
+                hrefs.count("giving"),
+                min(facts[0], 20),
+                min(facts[1], 3),
+                min(facts[2], 5),
+                min(facts[3], 40),
+                span_chars / max(1, F.chars_under(page, parent)),
+                page.cum_chars[page.blocks[b0].p0] / sh.total,
+                min(c.depth, 40) / 10,
+                chrome,
+                int(span.window),
+                min(span.before, 10) / 10,
+                min(span.after, 10) / 10,
+                outside,
+                float(weighted / weight) - outside,
+                min(units_after, 20) / 10,
+                int(units_after == 0),
+                widget_tokens,
+                widget_chain,
+            ),
         )
-    return out
 
 
 def spread(n_blocks: int, spans: list[Span], scores: np.ndarray) -> np.ndarray:

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import numpy as np
 
 from model import signals
+from model.facts import phrase_hits as phrase_hits
+from model.facts import text_facts as text_facts
+from model.facts import texts_facts
 from model.segment import HEADING_TAGS, Block, Context, Page
 
 TEXT_LIMIT = 600
@@ -63,62 +67,87 @@ BLOCK_NUMERIC = [
 ]
 BOX_MAX_CHARS = 4000
 
-_WORD = re.compile(r"\w[\w'’-]*", re.UNICODE)
+_HREF_SPLIT = re.compile(r"[^a-z0-9\u00c0-\u024f\u0400-\u04ff-]+")
+# A platform host (or path) at the start of the link's host, or after any dot in host + path.
+_PLATFORM = re.compile(r"(?:^|\.)(?:" + "|".join(re.escape(p) for p in signals.PLATFORM_HOSTS) + ")")
 
 
 def href_tokens(href: str) -> list[str]:
     """Host and path words of a link, plus ``platform`` / ``giving`` facts about it."""
+    return list(_href_tokens(href))
+
+
+def _href_tokens(href: str) -> tuple[str, ...]:
     try:
         parts = urlsplit(href.strip().lower())
     except ValueError:
-        return []
+        return ()
     host = parts.netloc.split("@")[-1].split(":")[0]
-    path = f"{parts.path} {parts.query}"
-    words = [w for w in re.split(r"[^a-z0-9\u00c0-\u024f\u0400-\u04ff-]+", path) if w and not w.isdigit()]
+    words = [w for w in _HREF_SPLIT.split(f"{parts.path} {parts.query}") if w and not w.isdigit()]
     out = [f"h_{w}" for w in words[:12]]
     if host:
         out.append("host_" + ".".join(host.split(".")[-2:]))
     if is_platform(host, parts.path):
         out.append("platform")
-    if any(w in signals.GIVING_PATH_WORDS for w in words) or host.startswith(signals.GIVING_SUBDOMAINS):
+    if not signals.GIVING_PATH_WORDS.isdisjoint(words) or host.startswith(signals.GIVING_SUBDOMAINS):
         out.append("giving")
-    return out
+    return tuple(out)
 
 
 def is_platform(host: str, path: str) -> bool:
-    target = host + path
-    return any(
-        target.startswith(p) or f".{p}" in target or target.startswith("www." + p)
-        for p in signals.PLATFORM_HOSTS
-    )
+    """Whether host + path starts with a platform, optionally after ``www.``, or holds ``.platform``."""
+    return _PLATFORM.search(host + path) is not None
 
 
-_PHRASES = re.compile("|".join(re.escape(p) for p in sorted(signals.APPEAL_PHRASES, key=len, reverse=True)))
+def links_tokens(page: Page, limit: int) -> list[tuple[str, ...]]:
+    """Per block: the href tokens of its first ``limit`` links (each distinct link read once per page)."""
+    key = ("links", limit)
+    if key not in page.memo:
+        seen: dict[str, tuple[str, ...]] = page.memo.setdefault("hrefs", {})
+        out = []
+        for b in page.blocks:
+            tokens: tuple[str, ...] = ()
+            for h in b.hrefs[:limit]:
+                found = seen.get(h)
+                if found is None:
+                    found = seen[h] = _href_tokens(h)
+                tokens += found
+            out.append(tokens)
+        page.memo[key] = out
+    return page.memo[key]
 
 
-def phrase_hits(lower: str) -> int:
-    """How many appeal phrases a lowercase text holds (non-overlapping)."""
-    return len(_PHRASES.findall(lower))
+def block_facts(page: Page) -> np.ndarray:
+    """``text_facts`` of every block's text, one row each (computed once per page)."""
+    if "facts" not in page.memo:
+        page.memo["facts"] = texts_facts([b.text for b in page.blocks])
+    return page.memo["facts"]
 
 
-def text_facts(text: str) -> tuple[int, int, int, int]:
-    """Counts of amounts, bank details, call-to-action labels and appeal words and phrases in a text."""
-    lower = text.lower()
-    amounts = len(signals.AMOUNT.findall(text))
-    bank = len(signals.IBAN.findall(text)) + len(signals.BIC.findall(text))
-    stripped = lower.strip(" !.»›→>–-:·")
-    cta = 1 if len(stripped) <= 40 and stripped in _CTA else 0
-    words = _WORD.findall(lower[:2000])
-    appeal = sum(1 for w in words if w in signals.APPEAL_WORDS) + phrase_hits(lower[:2000])
-    return amounts, bank, cta, appeal
+def in_chrome(ctx: Context, page: Page | None = None) -> int:
+    """Whether a context is in page chrome (nav, header, footer, ...) by its path's tags or its chain's
+    tokens; with the page, each distinct path and chain is looked at once."""
+    if page is None:
+        return _in_chrome(ctx.path, ctx.chain)
+    seen = page.memo.setdefault("chrome", {})
+    key = (ctx.path, ctx.chain)
+    found = seen.get(key)
+    if found is None:
+        found = seen[key] = _in_chrome(ctx.path, ctx.chain)
+    return found
 
 
-_CTA = frozenset(signals.CALL_TO_ACTION)
+def _in_chrome(path: str, chain: str) -> int:
+    return int(bool(set(path.split()) & CHROME_TAGS) or bool(set(chain.split()) & CHROME_WORDS))
 
 
-def in_chrome(ctx: Context) -> int:
-    path_tags = set(ctx.path.split())
-    return int(bool(path_tags & CHROME_TAGS) or bool(set(ctx.chain.split()) & CHROME_WORDS))
+def _prefixed(seen: dict, prefix: str, words: str, start: int, stop: int | None) -> list[str]:
+    """``prefix`` before each of words.split()[start:stop], each distinct value done once."""
+    key = (prefix, words)
+    found = seen.get(key)
+    if found is None:
+        found = seen[key] = [prefix + t for t in words.split()[start:stop]]
+    return found
 
 
 def box_of(page: Page, block: Block) -> Context:
@@ -137,58 +166,96 @@ def chars_under(page: Page, ctx: Context) -> int:
     return page.cum_chars[ctx.p1] - page.cum_chars[ctx.p0]
 
 
+@dataclass(slots=True)
+class BlockColumns:
+    """The columns of the block rows, per block: the three texts and the numbers."""
+
+    text: list[str]
+    context: list[str]
+    tokens: list[str]
+    numbers: list[tuple[float, ...]]
+
+    def column(self, index: int) -> list[str]:
+        """Text column BLOCK_TEXT, BLOCK_CONTEXT or BLOCK_TOKENS."""
+        return (self.text, self.context, self.tokens)[index]
+
+
 def block_rows(page: Page) -> np.ndarray:
     """One row per block: [text, neighbour text, tokens, *numbers]."""
-    blocks = page.blocks
-    n = len(blocks)
-    rows = np.empty((n, 3 + len(BLOCK_NUMERIC)), dtype=object)
-    total = max(1, page.cum_chars[-1])
-    for i, b in enumerate(blocks):
-        ctx = page.contexts[b.context]
-        box = box_of(page, b)
-        box_chars = chars_under(page, box)
-        prev_text = blocks[i - 1].text[-NEIGHBOUR_LIMIT:] if i else ""
-        next_text = blocks[i + 1].text[:NEIGHBOUR_LIMIT] if i + 1 < n else ""
-        href = [t for h in b.hrefs[:8] for t in href_tokens(h)]
-        tokens = " ".join(
-            [
-                f"tag_{b.tag}",
-                *(f"s_{t}" for t in b.tokens.split()[:20]),
-                *(f"a_{t}" for t in ctx.chain.split()[:30]),
-                *(f"p_{t}" for t in ctx.path.split()[-6:]),
-                *(f"b_{t}" for t in box.tokens.split()[:10]),
-                *href,
-            ]
-        )
-        amounts, bank, cta, appeal = text_facts(b.text)
-        rows[i, BLOCK_TEXT] = b.text[:TEXT_LIMIT].lower()
-        rows[i, BLOCK_CONTEXT] = f"{prev_text} {next_text}".lower()
-        rows[i, BLOCK_TOKENS] = tokens
-        rows[i, 3:] = (
-            math.log1p(b.chars),
-            min(len(b.text.split()), 300) / 100,
-            b.link_chars / max(1, b.chars),
-            min(b.n_links, 20),
-            min(b.n_buttons, 10),
-            page.cum_chars[b.p0] / total,
-            min(ctx.depth, 40) / 10,
-            int(b.tag in HEADING_TAGS),
-            in_chrome(ctx),
-            href.count("platform"),
-            href.count("giving"),
-            min(amounts, 10),
-            min(bank, 3),
-            cta,
-            min(appeal, 20),
-            _digit_share(b.text),
-            math.log1p(box_chars),
-            min(box.b1 - box.b0, 50) / 10,
-            b.chars / max(1, box_chars),
-        )
+    cols = block_columns(page)
+    rows = np.empty((len(page.blocks), 3 + len(BLOCK_NUMERIC)), dtype=object)
+    if len(rows):
+        rows[:, BLOCK_TEXT] = cols.text
+        rows[:, BLOCK_CONTEXT] = cols.context
+        rows[:, BLOCK_TOKENS] = cols.tokens
+        rows[:, 3:] = cols.numbers
     return rows
+
+
+def block_columns(page: Page) -> BlockColumns:
+    """The columns of ``block_rows``, with what blocks share (context, box, links) worked out once."""
+    blocks = page.blocks
+    texts = [b.text for b in blocks]
+    total = max(1, page.cum_chars[-1])
+    facts = block_facts(page).tolist()
+    links = links_tokens(page, 8)
+    before = ["", *(t[-NEIGHBOUR_LIMIT:] for t in texts[:-1])][: len(texts)]
+    after = [*(t[:NEIGHBOUR_LIMIT] for t in texts[1:]), ""][-len(texts) :] if texts else []
+    cols = BlockColumns(
+        [t[:TEXT_LIMIT].lower() for t in texts],
+        [f"{a} {b}".lower() for a, b in zip(before, after, strict=True)],
+        [],
+        [],
+    )
+    shared: dict[int, tuple[Context, Context, int, int, list[str]]] = {}
+    # Contexts differ more than their chains, paths and boxes' tokens do: each is prefixed once.
+    prefixed: dict[tuple[str, str], list[str]] = {}
+    for b, text, href, (amounts, bank, cta, appeal) in zip(blocks, texts, links, facts, strict=True):
+        known = shared.get(b.context)
+        if known is None:
+            ctx = page.contexts[b.context]
+            box = box_of(page, b)
+            words = [
+                *_prefixed(prefixed, "a_", ctx.chain, 0, 30),
+                *_prefixed(prefixed, "p_", ctx.path, -6, None),
+                *_prefixed(prefixed, "b_", box.tokens, 0, 10),
+            ]
+            known = shared[b.context] = (ctx, box, chars_under(page, box), in_chrome(ctx, page), words)
+        ctx, box, box_chars, chrome, words = known
+        own = [f"s_{t}" for t in b.tokens.split()[:20]] if b.tokens else []
+        cols.tokens.append(" ".join([f"tag_{b.tag}", *own, *words, *href]))
+        cols.numbers.append(
+            (
+                math.log1p(b.chars),
+                min(len(text.split()), 300) / 100,
+                b.link_chars / max(1, b.chars),
+                min(b.n_links, 20),
+                min(b.n_buttons, 10),
+                page.cum_chars[b.p0] / total,
+                min(ctx.depth, 40) / 10,
+                int(b.tag in HEADING_TAGS),
+                chrome,
+                href.count("platform"),
+                href.count("giving"),
+                min(amounts, 10),
+                min(bank, 3),
+                cta,
+                min(appeal, 20),
+                _digit_share(text),
+                math.log1p(box_chars),
+                min(box.b1 - box.b0, 50) / 10,
+                b.chars / max(1, box_chars),
+            )
+        )
+    return cols
+
+
+_ASCII_DIGITS = str.maketrans("", "", "0123456789")
 
 
 def _digit_share(text: str) -> float:
     if not text:
         return 0.0
-    return sum(ch.isdigit() for ch in text) / len(text)
+    if text.isascii():  # the only ASCII characters isdigit() accepts
+        return (len(text) - len(text.translate(_ASCII_DIGITS))) / len(text)
+    return sum(map(str.isdigit, text)) / len(text)

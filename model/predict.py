@@ -13,6 +13,7 @@ from sklearn.pipeline import Pipeline
 from model import boxes
 from model import features as F
 from model.decide import block_scores_by_id, hide_ids
+from model.fastpath import BlockScorer, BoxScorer
 from model.parse import parse
 from model.segment import Page, segment
 
@@ -50,10 +51,20 @@ class HushModel:
         self.metadata = metadata
         self.block_threshold = float(metadata["threshold"]["block"])
         self.box_threshold = float(metadata["threshold"]["box"])
+        self._scorers: tuple[Pipeline, Pipeline, BlockScorer | None, BoxScorer | None] | None = None
 
     @property
     def version(self) -> str:
         return str(self.metadata["version"])
+
+    def scorers(self) -> tuple[BlockScorer | None, BoxScorer | None]:
+        """The fast equivalents of the two pipelines, built on first use (None for a pipeline of a shape
+        they do not handle, which is then called as it is)."""
+        cached = self._scorers
+        if cached is None or cached[0] is not self.block_model or cached[1] is not self.box_model:
+            block, box = BlockScorer.build(self.block_model), BoxScorer.build(self.box_model)
+            cached = self._scorers = (self.block_model, self.box_model, block, box)
+        return cached[2], cached[3]
 
     def score_page(self, page: Page, timings: dict[str, float] | None = None) -> Scored:
         """Score every block and every candidate box of a segmented page."""
@@ -62,16 +73,30 @@ class HushModel:
         if n == 0:
             empty = np.zeros(0)
             return Scored(page, empty, empty, np.zeros(0, dtype=bool))
-        rows = F.block_rows(page)
-        t1 = time.perf_counter()
-        block_scores = self.block_model.predict_proba(rows)[:, 1]
+        block_scorer, box_scorer = self.scorers()
+        if block_scorer is not None:  # the same scores as the pipeline, from the same columns
+            cols = F.block_columns(page)
+            numbers = np.array(cols.numbers, dtype=np.float64).reshape(n, len(F.BLOCK_NUMERIC))
+            t1 = time.perf_counter()
+            block_scores = block_scorer.scores(cols.column, numbers, first=F.BLOCK_TOKENS + 1)
+        else:
+            rows = F.block_rows(page)
+            t1 = time.perf_counter()
+            block_scores = self.block_model.predict_proba(rows)[:, 1]
         t2 = time.perf_counter()
         spans = boxes.candidates(page, block_scores)
-        box_rows = boxes.rows(page, spans, block_scores)
+        if box_scorer is not None:  # the box pipeline reads only the numbers
+            box_numbers = boxes.numbers(page, spans, block_scores)
+        else:
+            box_rows = boxes.rows(page, spans, block_scores)
         t3 = time.perf_counter()
         box_scores = np.zeros(n)
         if spans:
-            box_scores = boxes.spread(n, spans, self.box_model.predict_proba(box_rows)[:, 1])
+            if box_scorer is not None:
+                span_scores = box_scorer.scores(box_numbers, first=boxes.BOX_TOKENS + 1)
+            else:
+                span_scores = self.box_model.predict_proba(box_rows)[:, 1]
+            box_scores = boxes.spread(n, spans, span_scores)
         t1 += t3 - t2  # box rows count as feature time
         t4 = time.perf_counter()
         if timings is not None:

@@ -97,12 +97,23 @@ _SPLIT_TOKENS = re.compile(r"[^0-9a-zA-Z\u00c0-\u024f\u0400-\u04ff]+|(?<=[a-z])(
 _SEPARATOR_TEXT = re.compile(r"^[\s|·•/\-–—:,;()\[\]>»«<]*$")
 
 
-def attribute_tokens(el: etree._Element) -> str:
-    """Lowercase words of an element's class, id, role and aria-label (``donate-box`` → ``donate box``)."""
+def attribute_tokens(el: etree._Element, memo: dict[str, str] | None = None) -> str:
+    """Lowercase words of an element's class, id, role and aria-label (``donate-box`` → ``donate box``).
+
+    memo: the words of attribute values already seen (pages repeat their class names)."""
     get = el.get
     raw = " ".join(filter(None, (get("class"), get("id"), get("role"), get("aria-label"))))
     if not raw:
         return ""
+    if memo is None:
+        return _words(raw)
+    found = memo.get(raw)
+    if found is None:
+        found = memo[raw] = _words(raw)
+    return found
+
+
+def _words(raw: str) -> str:
     return " ".join(t.lower() for t in _SPLIT_TOKENS.split(raw[:400]) if t and not t.isdigit())
 
 
@@ -176,6 +187,8 @@ class Page:
     stamped: list[Stamped]
     piece_label: list[int] | None = None  # only when segmenting a labelled page for training
     cum_chars: list[int] = field(default_factory=lambda: [0])  # cum_chars[p] = characters before piece p
+    # What the feature code derives from the page, computed once however many rows are built from it.
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def visible_chars(text: str) -> int:
@@ -203,6 +216,7 @@ class _Walker:
         self.item_depth = 0  # inline elements open inside the current item
         self.link_depth = 0
         self.order = 0
+        self.tokens_memo: dict[str, str] = {}
 
     # -- pieces and runs -------------------------------------------------------------------------
 
@@ -349,7 +363,7 @@ class _Walker:
         if self.ctx_stack:
             self.flush_run()
         parent = self.ctx_stack[-1] if self.ctx_stack else -1
-        tokens = attribute_tokens(el)
+        tokens = attribute_tokens(el, self.tokens_memo)
         if parent >= 0:
             up = self.contexts[parent]
             chain = f"{tokens} {up.chain}"[:240] if tokens else up.chain
@@ -375,7 +389,7 @@ class _Walker:
             self.run_items.append(_Item(el, len(self.piece_text)))
         self.item_depth += 1
         item = self.run_items[-1]
-        tokens = attribute_tokens(el)
+        tokens = attribute_tokens(el, self.tokens_memo)
         if tokens:
             item.tokens.append(tokens)
         if tag == "a":

@@ -1,0 +1,126 @@
+"""Scoring with the fitted pipelines' own parameters, without their per-call overhead.
+
+The pipelines in the model file stay as training made them. At prediction time the block model's
+ColumnTransformer costs far more than its arithmetic: every HashingVectorizer builds its n-grams and
+hashes them one by one, and the parts are stacked through a COO matrix. Here each distinct word and
+n-gram of a page is hashed once, the parts are stacked as CSR matrices (the same matrix), and the
+fitted scaler and classifiers are applied to the same numbers: the matrices, and so the scores, are
+the very ones the pipelines give (tests compare them bit for bit). A pipeline of another shape is not
+handled here: ``BlockScorer.build`` and ``BoxScorer.build`` return None and the caller uses it as is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from model.forest import Forest
+from model.hashing import HashedText
+
+Column = int | list[int]  # a ColumnTransformer's column selection: one text column or numeric columns
+
+
+def _scaled(scaler: StandardScaler, x: np.ndarray) -> np.ndarray:
+    """StandardScaler.transform on a float64 array: the same subtraction and division, element by element."""
+    x = np.array(x, dtype=np.float64)
+    if scaler.with_mean:
+        x -= scaler.mean_.astype(np.float64)
+    if scaler.with_std:
+        x /= scaler.scale_.astype(np.float64)
+    return x
+
+
+def _scaler_ok(scaler: object) -> bool:
+    return type(scaler) is StandardScaler and (not scaler.with_std or scaler.scale_ is not None)
+
+
+def _parts(columns: object) -> list[tuple[object, Column]] | None:
+    """The fitted transformers of a ColumnTransformer and their columns, or None if not all are handled."""
+    if type(columns) is not ColumnTransformer or columns.transformer_weights:
+        return None
+    parts = []
+    for name, trans, cols in columns.transformers_:
+        if name == "remainder" or trans == "drop":
+            if trans != "drop":
+                return None
+            continue
+        if isinstance(cols, int | np.integer) and HashedText.supports(trans):
+            parts.append((HashedText(trans), int(cols)))
+        elif isinstance(cols, list) and all(isinstance(c, int) for c in cols) and _scaler_ok(trans):
+            parts.append((trans, list(cols)))
+        else:
+            return None
+    return parts
+
+
+class BlockScorer:
+    """The block pipeline (hashed texts and scaled numbers, then logistic regression), applied to a
+    page's block columns."""
+
+    def __init__(self, pipeline: Pipeline, parts: list[tuple[object, Column]]) -> None:
+        self.pipeline = pipeline
+        self.parts = parts
+        self.classifier: LogisticRegression = pipeline.steps[-1][1]
+
+    @classmethod
+    def build(cls, pipeline: object) -> BlockScorer | None:
+        if type(pipeline) is not Pipeline or len(pipeline.steps) != 2:
+            return None
+        columns, classifier = (step for _, step in pipeline.steps)
+        parts = _parts(columns)
+        if parts is None or not columns.sparse_output_ or type(classifier) is not LogisticRegression:
+            return None
+        if len(classifier.classes_) != 2:
+            return None
+        return cls(pipeline, parts)
+
+    def matrix(self, text: Callable[[int], list[str]], numbers: np.ndarray, first: int) -> sp.csr_matrix:
+        """What the ColumnTransformer gives: text(i) is text column i, numbers the numeric columns from
+        column ``first`` on."""
+        blocks = []
+        for trans, cols in self.parts:
+            if isinstance(trans, HashedText):
+                blocks.append(trans.transform(text(cols)))
+            else:
+                dense = _scaled(trans, numbers[:, [c - first for c in cols]])
+                blocks.append(sp.csr_matrix(dense))
+        return sp.hstack(blocks, format="csr")
+
+    def scores(self, text: Callable[[int], list[str]], numbers: np.ndarray, first: int) -> np.ndarray:
+        """The appeal probability of each row."""
+        return self.classifier.predict_proba(self.matrix(text, numbers, first))[:, 1]
+
+
+class BoxScorer:
+    """The box pipeline (scaled numbers, then gradient-boosted trees), applied to the numeric columns."""
+
+    def __init__(self, pipeline: Pipeline, scaler: StandardScaler, cols: list[int]) -> None:
+        self.pipeline = pipeline
+        self.scaler = scaler
+        self.cols = cols
+        self.classifier: HistGradientBoostingClassifier = pipeline.steps[-1][1]
+        self.forest = Forest(self.classifier)
+
+    @classmethod
+    def build(cls, pipeline: object) -> BoxScorer | None:
+        if type(pipeline) is not Pipeline or len(pipeline.steps) != 2:
+            return None
+        columns, classifier = (step for _, step in pipeline.steps)
+        parts = _parts(columns)
+        if parts is None or len(parts) != 1 or columns.sparse_output_:
+            return None
+        ((scaler, cols),) = parts
+        if not isinstance(cols, list) or not Forest.supports(classifier):
+            return None
+        return cls(pipeline, scaler, cols)
+
+    def scores(self, numbers: np.ndarray, first: int) -> np.ndarray:
+        x = _scaled(self.scaler, numbers[:, [c - first for c in self.cols]])
+        return self.classifier._loss.predict_proba(self.forest.raw(x).reshape(-1, 1))[:, 1]
