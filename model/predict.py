@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,11 +127,20 @@ class HushModel:
         timings["parse"] = (time.perf_counter() - t0) * 1000
         scored = self.classify_tree(root, timings=timings)
         score = np.maximum(scored.block_scores, scored.box_scores)
-        return Classification(
-            hide=hide_ids(scored.page, scored.appeal),
-            blocks=block_scores_by_id(scored.page, scored.appeal, score),
-            timings={k: round(v, 3) for k, v in timings.items()},
-        )
+        hide = hide_ids(scored.page, scored.appeal)
+        blocks = block_scores_by_id(scored.page, scored.appeal, score)
+        if _LONE_SURROGATE.search(html):  # parse() wrote each one as "?": ids may have changed
+            hide = [i for i in hide if _written_in(i, html)]
+            blocks = [b for b in blocks if _written_in(b["id"], html)]
+        return Classification(hide, blocks, timings={k: round(v, 3) for k, v in timings.items()})
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _written_in(ident: str, html: str) -> bool:
+    """Whether an id stands in the page as an attribute value, as written (else parsing changed it)."""
+    return any(f"{q}{ident}{q}" in html for q in ('"', "'")) or f"={ident}" in html
 
 
 def load_model(path: str | Path | None = None) -> HushModel:

@@ -109,12 +109,7 @@ def hush_label(page: Path, out: Path, *args: str, timeout: float = 60.0) -> Iter
             time.sleep(0.1)
         yield _answers(log.read_text())
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        bs.stop(proc)
 
 
 def _answers(output: str) -> str:
