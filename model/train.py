@@ -276,71 +276,63 @@ def train(
     # One BLAS/OpenMP thread: parallel sums change the fitted numbers with the thread count, and the
     # shipped model must come out the same on every machine.
     with threadpool_limits(limits=1):
-        return _train(pages, folders, progress, own=own, own_folders=own_folders, own_weight=own_weight)
-
-
-def _train(
-    pages: list[LabelledPage],
-    folders: list[str],
-    progress: Progress | None = None,
-    *,
-    own: list[LabelledPage] | None = None,
-    own_folders: list[str] | None = None,
-    own_weight: float = OWN_WEIGHT,
-) -> TrainResult:
-    say = progress or (lambda step, done, total: None)
-    own = own or []
-    if not pages and not own:
-        raise TrainingError("no labelled pages found (HTML files marked with data-hush-label)")
-    if not any(p.has_appeal for p in [*pages, *own]):
-        raise TrainingError('the pages hold no appeal at all (no data-hush-label="appeal"): nothing to learn')
-    started = time.perf_counter()
-    base, held = heldout.split(pages)
-    training = base + own
-    data = build_dataset(training, [False] * len(base) + [True] * len(own), own_weight, say)
-    oof = cross_validate(data, say)
-    if oof is not None:
-        threshold = choose_thresholds(data, oof)
-        report, per_page = cv_report(data, oof, threshold)
-    else:
-        threshold, report, per_page = DEFAULT_THRESHOLD, {}, {}
-    everything = list(range(len(training)))
-    say("fitting the block model on all pages", 0, 1)
-    block_model = _fit_blocks(data, everything)
-    say("fitting the block model on all pages", 1, 1)
-    # The box model learns from block scores like those it will meet: out of fold where CV ran.
-    block_scores = oof.block if oof else [_predict(block_model, r) for r in data.rows]
-    stage = box_stage(data, block_scores, say, "fitting the box model on all pages")
-    box_model = _fit_boxes(data, stage, everything)
-    if box_model is None:
-        raise TrainingError("the pages hold no appeal box with more than one block: add more labelled pages")
-    digest = corpus_digest(training)
-    models = (block_model, box_model)
-    metadata = {
-        "version": f"hush-{_params_digest(models, digest)[:12]}",
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "corpus_digest": digest,
-        "folders": folders,
-        "own_folders": own_folders or [],
-        "own_weight": own_weight if own else None,
-        "pages": len(training),
-        "own_pages": len(own),
-        "held_out_sites": sorted({p.site for p in held}),
-        "sklearn_version": sklearn.__version__,
-        "threshold": threshold,
-        "metrics": report,
-    }
-    model = HushModel(*models, metadata)
-    if held:
-        say("scoring the held-out pages", 0, 1)
-        metadata["held_out"] = scores(model, held)
-        by_origin: dict[str, list[LabelledPage]] = {}
-        for p in held:
-            by_origin.setdefault(origin(p), []).append(p)
-        metadata["held_out_by_origin"] = {k: scores(model, v) for k, v in sorted(by_origin.items())}
-        say("scoring the held-out pages", 1, 1)
-    metadata["training_seconds"] = round(time.perf_counter() - started, 1)
-    return TrainResult(model, report, per_page, held, own)
+        say = progress or (lambda step, done, total: None)
+        own = own or []
+        if not pages and not own:
+            raise TrainingError("no labelled pages found (HTML files marked with data-hush-label)")
+        if not any(p.has_appeal for p in [*pages, *own]):
+            raise TrainingError(
+                'the pages hold no appeal at all (no data-hush-label="appeal"): nothing to learn'
+            )
+        started = time.perf_counter()
+        base, held = heldout.split(pages)
+        training = base + own
+        data = build_dataset(training, [False] * len(base) + [True] * len(own), own_weight, say)
+        oof = cross_validate(data, say)
+        if oof is not None:
+            threshold = choose_thresholds(data, oof)
+            report, per_page = cv_report(data, oof, threshold)
+        else:
+            threshold, report, per_page = DEFAULT_THRESHOLD, {}, {}
+        everything = list(range(len(training)))
+        say("fitting the block model on all pages", 0, 1)
+        block_model = _fit_blocks(data, everything)
+        say("fitting the block model on all pages", 1, 1)
+        # The box model learns from block scores like those it will meet: out of fold where CV ran.
+        block_scores = oof.block if oof else [_predict(block_model, r) for r in data.rows]
+        stage = box_stage(data, block_scores, say, "fitting the box model on all pages")
+        box_model = _fit_boxes(data, stage, everything)
+        if box_model is None:
+            raise TrainingError(
+                "the pages hold no appeal box with more than one block: add more labelled pages"
+            )
+        digest = corpus_digest(training)
+        models = (block_model, box_model)
+        metadata = {
+            "version": f"hush-{_params_digest(models, digest)[:12]}",
+            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "corpus_digest": digest,
+            "folders": folders,
+            "own_folders": own_folders or [],
+            "own_weight": own_weight if own else None,
+            "pages": len(training),
+            "own_pages": len(own),
+            "held_out_sites": sorted({p.site for p in held}),
+            "sklearn_version": sklearn.__version__,
+            "threshold": threshold,
+            "metrics": report,
+        }
+        model = HushModel(*models, metadata)
+        if held:
+            say("scoring the held-out pages", 0, 1)
+            metadata["held_out"] = scores(model, held)
+            by_origin: dict[str, list[LabelledPage]] = {}
+            for p in held:
+                by_origin.setdefault(origin(p), []).append(p)
+            metadata["held_out_by_origin"] = {k: scores(model, v) for k, v in sorted(by_origin.items())}
+            say("scoring the held-out pages", 1, 1)
+        metadata["training_seconds"] = round(time.perf_counter() - started, 1)
+        return TrainResult(model, report, per_page, held, own)
 
 
 def _params_digest(models: tuple[Pipeline, ...], corpus: str) -> str:
