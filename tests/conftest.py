@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -60,6 +61,17 @@ class HushServer:
 
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def request(self, method: str, path: str, body: Any = None, **headers: str) -> tuple[int, Any]:
+        """One request over a fresh connection; a body that is not bytes is sent chunked."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+        try:
+            chunked = body is not None and not isinstance(body, bytes)
+            connection.request(method, path, body=body, headers=headers, encode_chunked=chunked)
+            response = connection.getresponse()
+            return response.status, json.loads(response.read())
+        finally:
+            connection.close()
 
     def workers(self) -> set[int]:
         """Pids of the gunicorn workers (children of the master, which is the process we started)."""

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import gzip
-import http.client
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,88 +29,29 @@ PAGE = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def hush_env(**extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("HUSH_")}
     return {**env, **extra}
 
 
-class Server:
-    """A running ``hush serve`` and the file its output goes to."""
-
-    def __init__(self, port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-        self.port, self.process, self.log = port, process, log
-
-    def request(self, method: str, path: str, body: Any = None, **headers: str) -> tuple[int, Any]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
-        try:
-            chunked = body is not None and not isinstance(body, bytes)
-            connection.request(method, path, body=body, headers=headers, encode_chunked=chunked)
-            response = connection.getresponse()
-            return response.status, json.loads(response.read())
-        finally:
-            connection.close()
-
-    def output(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(start_hush: Any) -> Iterator[Any]:
     if not SHIPPED.is_file():
         pytest.fail(f"the shipped model {SHIPPED} is missing")
-    port = free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--workers", "2"]
-    command += ["--model", str(SHIPPED), "--max-bytes", str(MAX_BYTES)]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=hush_env(HUSH_TOKEN=TOKEN),
-            stdin=subprocess.DEVNULL,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    running = Server(port, process, log)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"hush serve exited with {process.returncode}:\n{running.output()}")
-            try:
-                if running.request("GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"hush serve did not answer /healthz within 20 s:\n{running.output()}")
-            time.sleep(0.1)
+    args = ["--workers", "2", "--model", str(SHIPPED), "--max-bytes", str(MAX_BYTES)]
+    with start_hush(*args, env={"HUSH_TOKEN": TOKEN}) as running:
         yield running
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 AUTH = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 
 
-def test_healthz_needs_no_token(server: Server) -> None:
+def test_healthz_needs_no_token(server: Any) -> None:
     status, body = server.request("GET", "/healthz")
     assert status == 200 and body["status"] == "ok"
 
 
-def test_classify_over_a_socket(server: Server) -> None:
+def test_classify_over_a_socket(server: Any) -> None:
     status, body = server.request("POST", "/v1/classify", json.dumps({"html": PAGE}).encode(), **AUTH)
     assert status == 200
     assert set(body) == {"hide", "blocks", "model", "elapsed_ms"}
@@ -121,19 +59,19 @@ def test_classify_over_a_socket(server: Server) -> None:
     assert body["model"] == server.request("GET", "/healthz")[1]["model"]
 
 
-def test_token_is_required(server: Server) -> None:
+def test_token_is_required(server: Any) -> None:
     data = json.dumps({"html": PAGE}).encode()
     status, body = server.request("POST", "/v1/classify", data, **{"Content-Type": "application/json"})
     assert status == 401 and body["error"]["code"] == "unauthorized"
 
 
-def test_gzip_over_a_socket(server: Server) -> None:
+def test_gzip_over_a_socket(server: Any) -> None:
     data = gzip.compress(json.dumps({"html": PAGE}).encode())
     status, body = server.request("POST", "/v1/classify", data, **AUTH, **{"Content-Encoding": "gzip"})
     assert status == 200 and "hide" in body
 
 
-def test_chunked_bodies_are_bounded(server: Server) -> None:
+def test_chunked_bodies_are_bounded(server: Any) -> None:
     def chunks(size: int) -> Iterator[bytes]:
         yield b'{"html": "<p>'
         for _ in range(size // 10_000):
@@ -146,12 +84,12 @@ def test_chunked_bodies_are_bounded(server: Server) -> None:
     assert status == 413 and body["error"]["code"] == "payload_too_large"
 
 
-def test_model_file_is_shown(server: Server) -> None:
+def test_model_file_is_shown(server: Any) -> None:
     status, body = server.request("GET", "/v1/model", **AUTH)
     assert status == 200 and body["path"] == str(SHIPPED)
 
 
-def test_log_has_one_line_per_request_and_no_page_content(server: Server) -> None:
+def test_log_has_one_line_per_request_and_no_page_content(server: Any) -> None:
     data = json.dumps({"url": "https://harbour.example/news?id=7", "html": PAGE}).encode()
     server.request("POST", "/v1/classify?ref=private-query", data, **AUTH)
     time.sleep(0.2)
@@ -167,7 +105,7 @@ def test_bad_model_stops_start_up_with_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.skops"
     bad.write_bytes(b"not a model")
     for path in (bad, tmp_path / "missing.skops"):
-        command = [sys.executable, "-m", "server.cli", "serve", "--port", str(free_port())]
+        command = [sys.executable, "-m", "server.cli", "serve", "--port", "0"]
         result = subprocess.run(
             [*command, "--model", str(path)],
             cwd=REPO,
