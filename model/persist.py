@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import sklearn
 import skops.io as sio
 
 from model.errors import ModelError
+from model.files import replaced_atomically
 from model.predict import HushModel
 
 # Every type a Hush model file may hold; anything else means the file is not one of ours.
@@ -74,14 +73,8 @@ def save(model: HushModel, path: Path) -> None:
         "box": model.box_model,
         "metadata": json.dumps(model.metadata, sort_keys=True),
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with replaced_atomically(path) as tmp:
         sio.dump(payload, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def load(path: Path) -> HushModel:

@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from model.files import replaced_atomically
 from server.errors import CliError
 
 DEFAULT_SOURCE = Path(__file__).resolve().parent.parent / "extension"
@@ -109,15 +110,16 @@ def _write_zip(target: Path, manifest: dict[str, Any], source: Path, files: list
     missing = _missing_references(manifest, {name for name, _ in entries})
     if missing:
         raise CliError(f"the manifest names files that are not in {source}: {', '.join(sorted(missing))}")
-    tmp = target.with_name(target.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+    with (
+        replaced_atomically(target) as tmp,
+        zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf,
+    ):
         for name, data in sorted(entries):
             info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
             info.external_attr = 0o100644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # unix, so the permissions above are read the same everywhere
             zf.writestr(info, data)
-    tmp.replace(target)
 
 
 def _missing_references(manifest: dict[str, Any], names: set[str]) -> set[str]:

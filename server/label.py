@@ -10,9 +10,7 @@ in the parent page only. The saved file comes from the original bytes (see :mod:
 from __future__ import annotations
 
 import copy
-import os
 import threading
-import uuid
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -22,6 +20,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from lxml import etree
 
+from model.files import replaced_atomically
 from model.relabel import ChoiceError, Labelling, RelabelError, load_source, parse_source
 from model.segment import ID_ATTR
 from server.app import create_app
@@ -101,23 +100,9 @@ class LabelSession:
             raise RelabelError(f"{target} is the page being labelled; it is never overwritten")
         with self.lock:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            write_atomically(target, data)
+            with replaced_atomically(target) as tmp:
+                tmp.write_bytes(data)
         return {"saved": str(target), "blocks": len(set(marked)), "bytes": len(data)}
-
-
-def write_atomically(target: Path, data: bytes) -> None:
-    """Write ``data`` beside ``target`` and rename it over: readers see the old file or the new one."""
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def open_session(page: Path, out_dir: Path, model: Any) -> LabelSession:
