@@ -16,13 +16,18 @@ from model.predict import HushModel
 MAX_PRECISION_DROP = 0.01
 
 
-def scores(model: HushModel, pages: list[LabelledPage]) -> dict:
-    """Character-level summary of a model's decisions on labelled pages."""
-    per_page: dict[str, CharCounts] = {}
+def page_counts(model: HushModel, pages: list[LabelledPage]) -> dict[str, CharCounts]:
+    """Character counts of a model's decisions, per labelled page."""
+    counts: dict[str, CharCounts] = {}
     for p in pages:
         hidden = model.score_page(p.page).appeal
-        per_page[str(p.path)] = block_counts(p.appeal_chars, p.content_chars, hidden)
-    return summary(per_page)
+        counts[str(p.path)] = block_counts(p.appeal_chars, p.content_chars, hidden)
+    return counts
+
+
+def scores(model: HushModel, pages: list[LabelledPage]) -> dict:
+    """Character-level summary of a model's decisions on labelled pages."""
+    return summary(page_counts(model, pages))
 
 
 @dataclass

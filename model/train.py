@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 
 from model import boxes, heldout
 from model import features as F
-from model.compare import scores
+from model.compare import page_counts
 from model.labelled import LabelledPage, corpus_digest
 from model.metrics import CharCounts, block_counts, summary
 from model.pipeline import block_pipeline, box_pipeline
@@ -325,11 +325,12 @@ def train(
         model = HushModel(*models, metadata)
         if held:
             say("scoring the held-out pages", 0, 1)
-            metadata["held_out"] = scores(model, held)
-            by_origin: dict[str, list[LabelledPage]] = {}
+            counts = page_counts(model, held)  # each held-out page scored once, summed by group
+            metadata["held_out"] = summary(counts)
+            by_origin: dict[str, dict[str, CharCounts]] = {}
             for p in held:
-                by_origin.setdefault(origin(p), []).append(p)
-            metadata["held_out_by_origin"] = {k: scores(model, v) for k, v in sorted(by_origin.items())}
+                by_origin.setdefault(origin(p), {})[str(p.path)] = counts[str(p.path)]
+            metadata["held_out_by_origin"] = {k: summary(v) for k, v in sorted(by_origin.items())}
             say("scoring the held-out pages", 1, 1)
         metadata["training_seconds"] = round(time.perf_counter() - started, 1)
         return TrainResult(model, report, per_page, held, own)

@@ -10,10 +10,12 @@ from pathlib import Path
 
 from model import ModelError, load_model
 from model.errors import PageError
+from model.predict import HushModel
 from server.errors import CliError
 
 DEFAULT_OUT = Path("hush-model.skops")
-OWN_WEIGHT = 10.0  # model.train.OWN_WEIGHT, repeated so that `hush --help` does not import training
+# model.train.OWN_WEIGHT, repeated: this module loads with every command, and serving never imports training.
+OWN_WEIGHT = 10.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -90,7 +92,6 @@ def _check_folders(folders: list[Path]) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from model.persist import save
     from model.train import TrainingError, relative_folders, train
     from server.progress import ProgressBar
     from server.train_summary import comparison_lines, cv_lines
@@ -122,19 +123,20 @@ def run_train(args: argparse.Namespace) -> int:
     print("\n".join(cv_lines(result.report)))
     out = args.out
     if current is not None:
-        from model.compare import compare
+        from model.compare import MAX_PRECISION_DROP, compare
 
-        comparison = compare(current[1], model, result.held_out, own)
-        print("\n".join(comparison_lines(comparison, current[0])))
+        comparison = compare(current, model, result.held_out, own)
+        print("\n".join(comparison_lines(comparison, str(current.path))))
         if not comparison.acceptable and not args.force:
             aside = out.with_name(f"{out.stem}.candidate{out.suffix or '.skops'}")
-            _save(save, model, aside)
+            _save(model, aside)
             print(
                 f"not replaced: held-out precision would drop by {comparison.precision_drop:.3f} (more "
-                f"than 0.01). {out} is unchanged; the new model is in {aside} (--force replaces anyway)."
+                f"than {MAX_PRECISION_DROP}). {out} is unchanged; the new model is in {aside} "
+                "(--force replaces anyway)."
             )
             return 1
-    _save(save, model, out)
+    _save(model, out)
     if args.report and result.report:
         from model.report import markdown
 
@@ -165,7 +167,7 @@ def _load(folders: list[Path], strict: bool, bar: Callable[[str, int, int], None
     return pages
 
 
-def _current_model(args: argparse.Namespace) -> tuple[str, object] | None:
+def _current_model(args: argparse.Namespace) -> HushModel | None:
     """The model a new one would replace: the file at --out, else (when training with your pages) the
     shipped model; None when there is nothing to compare with or --force skips the comparison."""
     if args.out.exists():
@@ -175,17 +177,18 @@ def _current_model(args: argparse.Namespace) -> tuple[str, object] | None:
     else:
         return None
     try:
-        model = load_model(path)
+        return load_model(path)
     except ModelError as err:
         if args.force:
             return None
         raise CliError(
             f"cannot compare with the current model: {err}; --force replaces it without comparing"
         ) from None
-    return str(path or model.path or "the shipped model"), model
 
 
-def _save(save, model, path: Path) -> None:
+def _save(model: HushModel, path: Path) -> None:
+    from model.persist import save
+
     try:
         save(model, path)
     except OSError as err:
