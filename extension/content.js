@@ -146,7 +146,10 @@
     return v.length > max ? v.slice(0, max) : v;
   }
 
-  /** Class tokens worth sending: no generated names (hashes, counters), at most ~80 characters. */
+  // The model reads training pages through the same rules (model/compact.py): change both together.
+  // tests/test_extension_browser.py checks that a page and its compact copy give the model the same blocks.
+
+  /** Class tokens worth sending: no generated names (hashes, counters), at most 48 characters. */
   const classCache = new Map();
   function trimClass(value) {
     let v = classCache.get(value);

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from model import signals
+from model import compact, signals
 from model.facts import phrase_hits as phrase_hits
 from model.facts import text_facts as text_facts
 from model.facts import texts_facts
@@ -73,8 +73,8 @@ _PLATFORM = re.compile(r"(?:^|\.)(?:" + "|".join(re.escape(p) for p in signals.P
 
 
 def href_tokens(href: str) -> list[str]:
-    """Host and path words of a link, plus ``platform`` / ``giving`` facts about it."""
-    return list(_href_tokens(href))
+    """Host and path words of a link (as the extension sends it), plus ``platform`` / ``giving`` facts."""
+    return list(_href_tokens(compact.href(href)))
 
 
 def _href_tokens(href: str) -> tuple[str, ...]:
@@ -83,7 +83,7 @@ def _href_tokens(href: str) -> tuple[str, ...]:
     except ValueError:
         return ()
     host = parts.netloc.split("@")[-1].split(":")[0]
-    words = [w for w in _HREF_SPLIT.split(f"{parts.path} {parts.query}") if w and not w.isdigit()]
+    words = [w for w in _HREF_SPLIT.split(parts.path) if w and not w.isdigit()]
     out = [f"h_{w}" for w in words[:12]]
     if host:
         out.append("host_" + ".".join(host.split(".")[-2:]))

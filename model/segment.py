@@ -15,6 +15,8 @@ from itertools import accumulate
 
 from lxml import etree
 
+from model import compact
+
 BLOCK_TAGS = frozenset(
     [
         "address",
@@ -88,6 +90,10 @@ SKIP_TAGS = frozenset(
         "audio",
     ]
 )
+# Tags read as if only their contents were there: the extension sends formatting tags' text without the
+# tags, and browsers add <tbody> to every table where lxml does not.
+TRANSPARENT = compact.UNWRAPPED | {"tbody"}
+BARE_TAGS = frozenset(["html", "body"])
 HEADING_TAGS = frozenset(["h1", "h2", "h3", "h4", "h5", "h6"])
 ID_ATTR = "data-hush-id"
 LABEL_ATTR = "data-hush-label"
@@ -97,20 +103,31 @@ _SPLIT_TOKENS = re.compile(r"[^0-9a-zA-Z\u00c0-\u024f\u0400-\u04ff]+|(?<=[a-z])(
 _SEPARATOR_TEXT = re.compile(r"^[\s|·•/\-–—:,;()\[\]>»«<]*$")
 
 
-def attribute_tokens(el: etree._Element, memo: dict[str, str] | None = None) -> str:
-    """Lowercase words of an element's class, id, role and aria-label (``donate-box`` → ``donate box``).
+def attribute_tokens(el: etree._Element, memo: dict[tuple, str] | None = None) -> str:
+    """Lowercase words of an element's class, id, role and aria-label (``donate-box`` → ``donate box``), as
+    the extension sends them (:mod:`model.compact`).
 
     memo: the words of attribute values already seen (pages repeat their class names)."""
     get = el.get
-    raw = " ".join(filter(None, (get("class"), get("id"), get("role"), get("aria-label"))))
-    if not raw:
+    key = (get("class"), get("id"), get("role"), get("aria-label"))
+    if key == (None, None, None, None):
         return ""
-    if memo is None:
-        return _words(raw)
-    found = memo.get(raw)
+    found = memo.get(key) if memo is not None else None
     if found is None:
-        found = memo[raw] = _words(raw)
+        found = _words(_sent_attributes(*key))
+        if memo is not None:
+            memo[key] = found
     return found
+
+
+def _sent_attributes(cls: str | None, ident: str | None, role: str | None, aria: str | None) -> str:
+    parts = (
+        compact.class_list(cls) if cls else "",
+        compact.squash(ident, compact.MAX_ID_CHARS) if ident else "",
+        compact.role(role),
+        compact.squash(aria, compact.MAX_ARIA_CHARS) if aria else "",
+    )
+    return " ".join(p for p in parts if p)
 
 
 def _words(raw: str) -> str:
@@ -216,7 +233,7 @@ class _Walker:
         self.item_depth = 0  # inline elements open inside the current item
         self.link_depth = 0
         self.order = 0
-        self.tokens_memo: dict[str, str] = {}
+        self.tokens_memo: dict[tuple, str] = {}
 
     # -- pieces and runs -------------------------------------------------------------------------
 
@@ -224,7 +241,9 @@ class _Walker:
         if not text or not self.ctx_stack:
             return
         n = visible_chars(text)
-        if n == 0:
+        if n == 0:  # no piece, but still a word break ("<b>Name</b> <span>date</span>")
+            if self.run_items and self.piece_text and not self.piece_text[-1][-1:].isspace():
+                self.piece_text[-1] += " "
             return
         if not self.run_items or self.run_items[-1].p1 != -1:
             self.run_items.append(_Item(None, len(self.piece_text)))
@@ -338,7 +357,9 @@ class _Walker:
                 stamp = el.get(ID_ATTR)
                 if stamp is not None:
                     open_stamps.append((stamp, self.order, len(self.piece_text)))
-                if tag in BLOCK_TAGS or not self.ctx_stack:
+                if tag in TRANSPARENT and self.ctx_stack:
+                    pending.append(("transparent", labelled, stamp is not None))
+                elif tag in BLOCK_TAGS or not self.ctx_stack:
                     self.start_context(el, tag)
                     pending.append(("block", labelled, stamp is not None))
                 else:
@@ -363,7 +384,8 @@ class _Walker:
         if self.ctx_stack:
             self.flush_run()
         parent = self.ctx_stack[-1] if self.ctx_stack else -1
-        tokens = attribute_tokens(el, self.tokens_memo)
+        # The extension writes <html> and <body> without their attributes.
+        tokens = "" if tag in BARE_TAGS else attribute_tokens(el, self.tokens_memo)
         if parent >= 0:
             up = self.contexts[parent]
             chain = f"{tokens} {up.chain}"[:240] if tokens else up.chain
@@ -389,15 +411,17 @@ class _Walker:
             self.run_items.append(_Item(el, len(self.piece_text)))
         self.item_depth += 1
         item = self.run_items[-1]
-        tokens = attribute_tokens(el, self.tokens_memo)
+        # Empty elements (an icon's <span>) reach the model without their attributes, as the extension
+        # sends them.
+        tokens = "" if compact.sent_bare(el, tag) else attribute_tokens(el, self.tokens_memo)
         if tokens:
             item.tokens.append(tokens)
         if tag == "a":
             self.link_depth += 1
             item.n_links += 1
             href = el.get("href")
-            if href:
-                item.hrefs.append(href[:300])
+            if href and (href := compact.href(href)):
+                item.hrefs.append(href)
         elif tag == "button" or (tag == "input" and el.get("type", "").lower() in ("submit", "button")):
             item.n_buttons += 1
 

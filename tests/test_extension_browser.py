@@ -23,6 +23,7 @@ if REASON and os.environ.get("CI"):
 pytestmark = pytest.mark.skipif(bool(REASON), reason=REASON or "ok")
 
 SHARED = bs.ROOT.parent / "shared" / "realpages"
+SEED = bs.ROOT.parent / "shared" / "seed"
 
 # ------------------------------------------------------------------------------------------ pages
 ARTICLE_PARAGRAPHS = [
@@ -232,12 +233,35 @@ TOO_BIG_PAGE = (
     + "</div></body></html>"
 )
 
+# Markup the extension's compact copy rewrites: a link row in <font>, a table without <tbody>, icons
+# that are an empty <span> around an <svg>, long links with queries, generated class names, a body class.
+MARKUP_PAGE = """<!DOCTYPE html><html class="no-js" lang="en"><head><meta charset="utf-8">
+<title>Markup</title></head><body class="single single-post postid-4411 page-template-default">
+<table class="layout-2col"><tr><td class="navbar"><font size="2"><a href="/index.php">Home</a> |
+<a href="https://www.example.org/news/local/">News</a> | <a href="/support/?utm_source=nav&amp;x=1">Support
+us</a></font></td></tr>
+<tr><td><p><strong>Mara Ellison</strong> <span class="date">12.03.2024</span></p>
+<p>The ferry timetable changes on Monday, when the winter service starts and the last crossing moves
+to half past eight.</p></td></tr></table>
+<div class="css-1x2y3z sc-AxjAm share-tools__kQzPa"><a class="share-link" href="https://social.example/share?u=1">
+<span class="icon icon-share"><svg viewBox="0 0 8 8"><path d="M0 0h8v8z"></path></svg></span> Share</a></div>
+<aside class="support-box member-drive" role="complementary"><h2>Keep the <em>Gazette</em> going</h2>
+<p>We rely on readers like you. <b>Become a member</b> for <i>5 a month</i>.</p>
+<a class="btn btn-primary" role="presentation"
+href="https://members.example.org/campaigns/2024/winter-drive/join/monthly-membership-options?ref=box">Join
+now</a></aside>
+<div id="footer" class="site-footer"><p>Printed by the harbour press.
+<a href="javascript:void(0)">Top</a></p></div>
+</body></html>"""
+
+
 PAGES = {
     "/article.html": article_page(),
     "/layout.html": LAYOUT_PAGE,
     "/too-big.html": TOO_BIG_PAGE,
     "/late.html": LATE_PAGE,
     "/big.html": BIG_PAGE,
+    "/markup.html": MARKUP_PAGE,
     "/hostile.html": article_page(
         title="Library extends opening hours",
         appeal=APPEAL_BOX.replace(
@@ -245,6 +269,16 @@ PAGES = {
         ),
     ),
 }
+
+
+def corpus_spread() -> dict[str, Path]:
+    """A fixed spread of the hand-written corpus: every tenth page, all markup styles among them."""
+    files = sorted((bs.ROOT / "corpus" / "pages").glob("*/*.html"))
+    return {f"/corpus/{p.parent.name}/{p.name}": p for p in files[::10]}
+
+
+def seed_files() -> dict[str, Path]:
+    return {f"/seed/{p.name}": p for p in sorted(SEED.glob("*.html"))} if SEED.is_dir() else {}
 
 
 def real_page_files() -> dict[str, Path]:
@@ -272,7 +306,7 @@ def fake():
 
 @pytest.fixture(scope="module")
 def site():
-    with bs.page_server(PAGES, real_page_files()) as port:
+    with bs.page_server(PAGES, {**real_page_files(), **corpus_spread(), **seed_files()}) as port:
         yield port
 
 
@@ -699,6 +733,93 @@ def test_payload_ratio_on_real_pages(browser, fake, page, site):
     )
     assert median <= 0.30
     assert max(slices) <= 50
+
+
+def sent_copy(browser, fake, page, url: str) -> str:
+    """The HTML the extension sends for the page at url (its first request)."""
+    fake.answer = lambda request: (200, "application/json", b'{"hide": []}')
+    browser.set_settings(endpoint=fake.url, token="", mode="placeholder", disabledSites=[])
+    before = len(fake.requests)
+    page.goto(url, wait_until="load")
+    browser.wait_settled(page)
+    assert len(fake.requests) > before, f"nothing was sent for {url}"
+    return fake.requests[before]["html"]
+
+
+def first_difference(a, b) -> str:
+    if a.shape != b.shape:
+        return f"{len(a)} blocks read from the page, {len(b)} from the copy"
+    for r, (x, y) in enumerate(zip(a, b, strict=True)):
+        if any(u != v for u, v in zip(x, y, strict=True)):
+            return f"block {r}: page {list(x)!r}\n copy {list(y)!r}"
+    return ""
+
+
+def test_the_model_reads_the_extensions_copy_as_it_reads_the_page(browser, fake, page, site):
+    """Training reads labelled pages as files, serving reads the extension's compact copy of the live page:
+    every feature of every block must come out the same, or the model meets at work what it never saw."""
+    from model import features
+    from model.labelled import read_page
+    from model.parse import parse
+    from model.segment import segment
+
+    pages = {"/markup.html": MARKUP_PAGE, **{k: read_page(f) for k, f in corpus_spread().items()}}
+    assert len(pages) >= 25
+    for path, html in pages.items():
+        copy = sent_copy(browser, fake, page, f"http://127.0.0.1:{site}{path}")
+        read = features.block_rows(segment(parse(html)))
+        sent = features.block_rows(segment(parse(copy)))
+        assert len(read) > 0
+        assert not first_difference(read, sent), f"{path}: {first_difference(read, sent)}"
+
+
+# Characters of the page's visible text by label, and those inside what the extension collapsed.
+COUNT_BY_LABEL = """() => {
+  const out = {appeal: 0, content: 0, hidden_appeal: 0, hidden_content: 0};
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!el || el.closest('script, style, noscript, template, svg, [data-hush-for]')) continue;
+    const chars = node.data.replace(/\\s+/g, '').length;
+    const marked = el.closest('[data-hush-label]');
+    const label = marked ? marked.getAttribute('data-hush-label') : 'content';
+    if (!chars || label === 'other') continue;
+    const key = label === 'appeal' ? 'appeal' : 'content';
+    out[key] += chars;
+    if (el.closest('[data-hush-hidden]')) out['hidden_' + key] += chars;
+  }
+  return out;
+}"""
+
+
+def test_what_the_extension_collapses_is_what_hush_evaluate_counts(hush, page, site):
+    """The score that counts is taken in the browser: on the seed pages and a spread of the corpus, the
+    characters the extension collapses are, label by label, those `hush evaluate` counts as hidden."""
+    from model.labelled import load_page
+    from model.metrics import block_counts
+    from model.predict import load_model
+
+    model = load_model()
+    files = {**seed_files(), **dict(list(corpus_spread().items())[::3])}
+    collapsed_any = False
+    for path, file in files.items():
+        url = f"http://127.0.0.1:{site}{path}"
+        page.goto(url, wait_until="load")
+        hush.wait_settled(page)
+        page.wait_for_timeout(300)  # the collapse follows the answer
+        seen = page.evaluate(COUNT_BY_LABEL)
+        labelled = load_page(file, file.parent)
+        counts = block_counts(
+            labelled.appeal_chars, labelled.content_chars, model.score_page(labelled.page).appeal
+        )
+        expected = {"hidden_appeal": counts.hidden_appeal, "hidden_content": counts.hidden_content}
+        assert {k: seen[k] for k in expected} == expected, path
+        # The same text is counted (the DOM may hold a stray character the model does not read, such as a
+        # close button's glyph).
+        assert seen["appeal"] == counts.appeal, path
+        assert abs(seen["content"] - counts.content) <= max(2, counts.content // 200), path
+        collapsed_any = collapsed_any or counts.hidden_appeal > 0
+    assert collapsed_any
 
 
 def test_reader_corrections_are_stored_and_exported(hush, page, site, tmp_path):
