@@ -4,21 +4,24 @@ The steps, in order:
 0. set aside the held-out sites of the training folders (:mod:`model.heldout`); the user's own pages
    (``hush train --with``) all take part and weigh ``own_weight`` times as much as a page of the folders;
 1. segment the labelled pages; a block is appeal when most of its labelled text is;
-2. cross-validate the block model with folds grouped by site, keeping its out-of-fold scores;
+2. cross-validate the block model with folds grouped by site, keeping its out-of-fold scores (the fold
+   models and the block model on all pages are fitted together, in worker processes on a large corpus);
 3. describe every candidate span (element boxes, windows of siblings) by those scores and its own text,
    markup and links, and cross-validate the box model the same way;
 4. pick the block and box thresholds on the out-of-fold scores for high precision (a block is hidden
    when its own score or the score of a span holding it passes);
-5. fit both models on everything (the box model on out-of-fold block scores), score the held-out pages
-   and record the metadata.
+5. fit the box model on everything (on out-of-fold block scores), score the held-out pages and record the
+   metadata.
 """
 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +46,7 @@ MAX_FOLDS = 5
 GRID = np.round(np.concatenate([np.arange(0.3, 0.9, 0.05), np.arange(0.9, 0.995, 0.01), [0.995, 0.998]]), 3)
 DEFAULT_THRESHOLD = {"block": 0.9, "box": 0.9}
 OWN_WEIGHT = 10.0  # one of the user's pages counts as much as this many pages of the training folders
+PARALLEL_MIN_BLOCKS = 20_000  # below this many blocks, starting worker processes costs more than it saves
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 
@@ -105,17 +109,61 @@ def build_dataset(
     return Dataset(pages, rows, weights, page_weights, own)
 
 
-def _fit_blocks(data: Dataset, idx: list[int]) -> Pipeline:
+BlockSamples = tuple[np.ndarray, np.ndarray, np.ndarray]  # one page's usable rows, targets, weights
+
+
+def block_samples(data: Dataset) -> list[BlockSamples]:
+    """Per page: the rows of its usable blocks, their targets and their sample weights."""
+    out = []
+    for p, rows, weight in zip(data.pages, data.rows, data.weights, strict=True):
+        target, usable = block_targets(p)
+        out.append((rows[usable], target[usable], np.full(int(usable.sum()), weight)))
+    return out
+
+
+def _fit_blocks(samples: list[BlockSamples], idx: list[int]) -> Pipeline:
     """Fit the block model on the usable blocks of some pages."""
-    X, y, w = [], [], []
-    for i in idx:
-        target, usable = block_targets(data.pages[i])
-        X.append(data.rows[i][usable])
-        y.append(target[usable])
-        w.append(np.full(int(usable.sum()), data.weights[i]))
     model = block_pipeline()
-    model.fit(np.concatenate(X), np.concatenate(y), classify__sample_weight=np.concatenate(w))
+    X, y, w = (np.concatenate([samples[i][k] for i in idx]) for k in range(3))
+    model.fit(X, y, classify__sample_weight=w)
     return model
+
+
+def fit_block_models(
+    samples: list[BlockSamples], subsets: list[list[int]], progress: Progress, step: str
+) -> list[Pipeline]:
+    """One block model per subset of pages. Each fit runs on one thread, so the models are the same
+    whether they are fitted one after another or, on a large corpus, in parallel worker processes."""
+    workers = min(len(subsets), os.cpu_count() or 1)
+    if workers < 2 or sum(len(s[1]) for s in samples) < PARALLEL_MIN_BLOCKS:
+        models = []
+        for k, idx in enumerate(subsets):
+            progress(step, k, len(subsets))
+            models.append(_fit_blocks(samples, idx))
+        progress(step, len(subsets), len(subsets))
+        return models
+    context = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads
+    with ProcessPoolExecutor(workers, context, _worker_start, (samples,)) as pool:
+        # The largest fits first, so that no large one is left running alone at the end.
+        order = sorted(range(len(subsets)), key=lambda k: -len(subsets[k]))
+        futures = {k: pool.submit(_worker_fit, subsets[k]) for k in order}
+        progress(step, 0, len(subsets))
+        for done, _ in enumerate(as_completed(futures.values()), 1):
+            progress(step, done, len(subsets))
+        return [futures[k].result() for k in range(len(subsets))]
+
+
+_worker_samples: list[BlockSamples] = []
+
+
+def _worker_start(samples: list[BlockSamples]) -> None:
+    global _worker_samples
+    _worker_samples = samples
+
+
+def _worker_fit(idx: list[int]) -> Pipeline:
+    with threadpool_limits(limits=1):
+        return _fit_blocks(_worker_samples, idx)
 
 
 def _fit_boxes(data: Dataset, stage: BoxStage, idx: list[int]) -> Pipeline | None:
@@ -162,23 +210,25 @@ class OutOfFold:
         return (self.block[i] >= threshold["block"]) | (self.box[i] >= threshold["box"])
 
 
-def cross_validate(data: Dataset, progress: Progress) -> OutOfFold | None:
-    """Out-of-fold scores of both stages, folds grouped by site; None with fewer than 2 sites."""
+def site_folds(data: Dataset) -> list[tuple[list[int], list[int]]]:
+    """(training, test) page indices of each fold, grouped by site; none with fewer than 2 sites."""
     groups = [p.site for p in data.pages]
     n_folds = min(MAX_FOLDS, len(set(groups)))
     if n_folds < 2:
-        return None
-    folds = [
-        (list(a), list(b))
-        for a, b in GroupKFold(n_splits=n_folds).split(np.zeros(len(groups)), groups=groups)
-    ]
+        return []
+    splits = GroupKFold(n_splits=n_folds).split(np.zeros(len(groups)), groups=groups)
+    return [(list(a), list(b)) for a, b in splits]
+
+
+def cross_validate(
+    data: Dataset, folds: list[tuple[list[int], list[int]]], block_models: list[Pipeline], progress: Progress
+) -> OutOfFold:
+    """Out-of-fold scores of both stages, given the block model fitted for each fold."""
+    n_folds = len(folds)
     block_oof = [np.zeros(len(p.page.blocks)) for p in data.pages]
-    for k, (train, test) in enumerate(folds):
-        progress("cross-validation: block model folds", k, n_folds)
-        model = _fit_blocks(data, train)
+    for model, (_, test) in zip(block_models, folds, strict=True):
         for i in test:
             block_oof[i] = _predict(model, data.rows[i])
-    progress("cross-validation: block model folds", n_folds, n_folds)
     stage = box_stage(data, block_oof, progress, "cross-validation: candidate boxes")
     box_oof = [np.zeros(len(p.page.blocks)) for p in data.pages]
     for k, (train, test) in enumerate(folds):
@@ -288,16 +338,19 @@ def train(
         base, held = heldout.split(pages)
         training = base + own
         data = build_dataset(training, [False] * len(base) + [True] * len(own), own_weight, say)
-        oof = cross_validate(data, say)
+        folds = site_folds(data)
+        everything = list(range(len(training)))
+        # The fold models and the final one are fitted together (in parallel when that pays).
+        step = "fitting the block model: cross-validation folds and all pages"
+        *fold_models, block_model = fit_block_models(
+            block_samples(data), [train for train, _ in folds] + [everything], say, step
+        )
+        oof = cross_validate(data, folds, fold_models, say) if folds else None
         if oof is not None:
             threshold = choose_thresholds(data, oof)
             report, per_page = cv_report(data, oof, threshold)
         else:
             threshold, report, per_page = DEFAULT_THRESHOLD, {}, {}
-        everything = list(range(len(training)))
-        say("fitting the block model on all pages", 0, 1)
-        block_model = _fit_blocks(data, everything)
-        say("fitting the block model on all pages", 1, 1)
         # The box model learns from block scores like those it will meet: out of fold where CV ran.
         block_scores = oof.block if oof else [_predict(block_model, r) for r in data.rows]
         stage = box_stage(data, block_scores, say, "fitting the box model on all pages")
