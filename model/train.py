@@ -130,11 +130,12 @@ def _fit_blocks(samples: list[BlockSamples], idx: list[int]) -> Pipeline:
 
 
 def fit_block_models(
-    samples: list[BlockSamples], subsets: list[list[int]], progress: Progress, step: str
+    samples: list[BlockSamples], subsets: list[list[int]], progress: Progress, step: str, workers: int = 1
 ) -> list[Pipeline]:
     """One block model per subset of pages. Each fit runs on one thread, so the models are the same
-    whether they are fitted one after another or, on a large corpus, in parallel worker processes."""
-    workers = min(len(subsets), os.cpu_count() or 1)
+    whether they are fitted one after another or, on a large corpus, in up to ``workers`` processes
+    (started afresh: the calling script must guard its entry point with ``if __name__ == "__main__"``)."""
+    workers = min(len(subsets), workers)
     if workers < 2 or sum(len(s[1]) for s in samples) < PARALLEL_MIN_BLOCKS:
         models = []
         for k, idx in enumerate(subsets):
@@ -320,9 +321,11 @@ def train(
     own: list[LabelledPage] | None = None,
     own_folders: list[str] | None = None,
     own_weight: float = OWN_WEIGHT,
+    workers: int = 1,
 ) -> TrainResult:
     """Train both stages on the pages of the training folders (less the held-out sites) and the user's own
-    pages; returns the model with its cross-validated report and the held-out pages."""
+    pages; returns the model with its cross-validated report and the held-out pages. ``workers`` > 1
+    fits the block models in that many processes (see :func:`fit_block_models`)."""
     # One BLAS/OpenMP thread: parallel sums change the fitted numbers with the thread count, and the
     # shipped model must come out the same on every machine.
     with threadpool_limits(limits=1):
@@ -343,7 +346,7 @@ def train(
         # The fold models and the final one are fitted together (in parallel when that pays).
         step = "fitting the block model: cross-validation folds and all pages"
         *fold_models, block_model = fit_block_models(
-            block_samples(data), [train for train, _ in folds] + [everything], say, step
+            block_samples(data), [train for train, _ in folds] + [everything], say, step, workers
         )
         oof = cross_validate(data, folds, fold_models, say) if folds else None
         if oof is not None:

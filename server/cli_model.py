@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -47,6 +48,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     train.add_argument(
         "--force", action="store_true", help="replace the model even if the new one does worse"
+    )
+    train.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes fitting models at once (the number of CPUs); the model is the same for any number",
     )
     train.add_argument("--strict", action="store_true", help="fail on a page that cannot be read")
     train.add_argument("--report", type=Path, help="write the cross-validation report as Markdown here")
@@ -98,6 +105,8 @@ def run_train(args: argparse.Namespace) -> int:
 
     if not args.weight > 0:
         raise CliError("--weight must be a positive number")
+    if args.jobs < 1:
+        raise CliError("--jobs must be 1 or more")
     _check_folders([*args.folders, *args.own])
     bar = ProgressBar()
     pages, own = _load(args.folders, args.strict, bar), _load(args.own, args.strict, bar)
@@ -110,6 +119,7 @@ def run_train(args: argparse.Namespace) -> int:
             own=own,
             own_folders=relative_folders(args.own),
             own_weight=args.weight,
+            workers=args.jobs,
         )
     except TrainingError as err:
         raise CliError(str(err)) from None

@@ -20,6 +20,7 @@ from small_corpus import (
     write_lamp_pages,
 )
 
+import model.train
 from model import load_model
 from model.compare import Comparison
 from model.heldout import MIN_SITES, is_held_out, split
@@ -116,6 +117,20 @@ def test_a_current_model_that_cannot_be_read_needs_force(base, tmp_path, capsys)
 def test_bad_weights_are_refused(base, tmp_path, capsys):
     assert train(base[0], "--weight", "0", "--out", tmp_path / "m.skops") == 2
     assert "--weight" in capsys.readouterr().err and not (tmp_path / "m.skops").exists()
+
+
+def test_bad_job_counts_are_refused(base, tmp_path, capsys):
+    assert train(base[0], "--jobs", "0", "--out", tmp_path / "m.skops") == 2
+    assert "--jobs" in capsys.readouterr().err and not (tmp_path / "m.skops").exists()
+
+
+def test_worker_processes_fit_the_same_model(base, tmp_path, monkeypatch):
+    """Block models fitted in worker processes are bit for bit those fitted one after another."""
+    monkeypatch.setattr(model.train, "PARALLEL_MIN_BLOCKS", 0)  # the small corpus goes parallel too
+    one, two = tmp_path / "one.skops", tmp_path / "two.skops"
+    assert train(base[0], "--jobs", "1", "--out", one) == 0
+    assert train(base[0], "--jobs", "2", "--out", two) == 0
+    assert load_model(one).version == load_model(two).version  # a digest of every fitted number
 
 
 def held_comparison(current: float, new: float) -> Comparison:
