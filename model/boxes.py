@@ -248,7 +248,7 @@ def _describe(
                 (sh.cum_high_chars[b1] - sh.cum_high_chars[b0]) / weight,
                 scores[0],
                 scores[-1],
-                max(linkish, default=0.0),
+                max(linkish, default=math.nan),  # no link at all is not a link that looks like text
                 link_chars / max(1, span_chars),
                 hrefs.count("platform"),
                 hrefs.count("giving"),

@@ -32,7 +32,8 @@ def test_rows_do_not_change_when_labels_are_removed_or_ids_change():
     reference = rows_for(LABELLED)
     for variant in (unlabelled, renamed):
         got = rows_for(variant)
-        assert all(np.array_equal(a, b) for a, b in zip(reference, got, strict=True))
+        # Compared as text: a span without links has a NaN link score, which equals nothing.
+        assert all(np.array_equal(a.astype(str), b.astype(str)) for a, b in zip(reference, got, strict=True))
 
 
 def test_labels_and_ids_never_reach_the_tokens():
