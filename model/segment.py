@@ -4,7 +4,8 @@ A *block* is the text of a block-level element up to its next block-level child:
 a list item, a table cell, or the loose text of a box. A row made only of links or buttons (a menu, a
 button bar) is split so that each link is a block of its own. Every text node becomes one *piece*;
 pieces are numbered in document order, so the text under any element is a contiguous range of pieces.
-Training and serving both use this one walk.
+Training and serving both use this one walk, and it reads every page as the extension sends it
+(:mod:`model.compact`), so a labelled file and the extension's copy of the same page segment alike.
 """
 
 from __future__ import annotations
