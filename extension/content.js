@@ -54,12 +54,13 @@
     "heading", "tooltip", "log"]);
   // Tags of the wrappers that keep a placeholder valid inside lists and tables.
   const WRAP_TAGS = new Set(["li", "tr", "td", "th", "dt", "dd"]);
-  // Block-level tags: whitespace between two of them carries nothing and is not sent.
+  // Block-level tags: whitespace between two of them carries nothing and is not sent. Not <label> or
+  // <picture>: the model reads them as inline, so the space between two of them separates words.
   const BLOCK = new Set(["div", "p", "ul", "ol", "li", "section", "article", "aside", "header", "footer", "nav",
     "main", "form", "figure", "figcaption", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "dl", "dt",
     "dd", "blockquote", "pre", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "details", "summary", "dialog",
-    "fieldset", "address", "caption", "picture", "script", "style", "noscript", "template", "link", "meta",
-    "iframe", "svg", "select", "option", "label"]);
+    "fieldset", "address", "caption", "script", "style", "noscript", "template", "link", "meta",
+    "iframe", "svg", "select", "option"]);
   // Boxes by nature: a reader's "hide this" climbs up to one of them and no further.
   const BOXES = new Set(["aside", "section", "dialog", "form", "figure", "nav", "header", "footer", "table"]);
   // Containers that a reader's "hide this" never climbs past.
