@@ -207,6 +207,7 @@ class OutOfFold:
 
     block: list[np.ndarray]
     box: list[np.ndarray]  # per block: the best score of a span holding it
+    stage: BoxStage  # the candidate spans described by the out-of-fold block scores
 
     def hidden(self, i: int, threshold: dict) -> np.ndarray:
         return (self.block[i] >= threshold["block"]) | (self.box[i] >= threshold["box"])
@@ -239,7 +240,7 @@ def cross_validate(
         for i in test:
             box_oof[i] = _box_scores(data, stage, model, i)
     progress("cross-validation: box model folds", n_folds, n_folds)
-    return OutOfFold(block_oof, box_oof)
+    return OutOfFold(block_oof, box_oof, stage)
 
 
 def threshold_pages(data: Dataset) -> tuple[str, list[int]]:
@@ -367,10 +368,16 @@ def train(
             report, per_page = cv_report(data, oof, threshold)
         else:
             threshold, report, per_page = DEFAULT_THRESHOLD, {}, {}
-        # The box model learns from block scores like those it will meet: out of fold where CV ran.
-        block_scores = oof.block if oof else [_predict(block_model, r) for r in data.rows]
-        stage = box_stage(data, block_scores, say, "fitting the box model on all pages")
+        # The box model learns from block scores like those it will meet: out of fold where CV ran (the
+        # spans cross-validation described), else the final block model's.
+        if oof is not None:
+            stage = oof.stage
+        else:
+            scores = [_predict(block_model, r) for r in data.rows]
+            stage = box_stage(data, scores, say, "describing candidate boxes")
+        say("fitting the box model on all pages", 0, 1)
         box_model = _fit_boxes(data, stage, everything)
+        say("fitting the box model on all pages", 1, 1)
         if box_model is None:
             raise TrainingError(
                 "the pages hold no appeal box with more than one block: add more labelled pages"
