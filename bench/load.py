@@ -10,7 +10,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,19 +25,13 @@ def _start(port: int, workers: int, log: Path, env: dict[str, str]) -> subproces
         proc = subprocess.Popen(
             cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **env}
         )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"hush serve exited with {proc.returncode}: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                if json.load(r).get("status") == "ok" and len(_workers(proc)) >= workers:
-                    return proc
-        except OSError:
-            pass
-        time.sleep(0.2)
-    proc.terminate()
-    raise RuntimeError("hush serve did not answer /healthz within 60 s")
+    serving = tests_module("browser_support").wait_until_serving
+    try:
+        serving(proc, f"http://127.0.0.1:{port}", 60, log.read_text, lambda: len(_workers(proc)) >= workers)
+    except RuntimeError:
+        proc.terminate()
+        raise
+    return proc
 
 
 def _workers(proc: subprocess.Popen) -> list[psutil.Process]:

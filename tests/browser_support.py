@@ -149,23 +149,37 @@ def hush_serve(timeout: float = 60.0) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                out = proc.stdout.read() if proc.stdout else ""
-                raise RuntimeError(f"hush serve exited with {proc.returncode}:\n{out[-3000:]}")
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
-                    if json.load(response).get("status") == "ok":
-                        break
-            except (urllib.error.URLError, OSError, ValueError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"hush serve did not answer /healthz on {url} within {timeout:.0f} s")
-            time.sleep(0.1)
+        # Its output is a pipe: read only once it has ended, or the read would wait for ever.
+        wait_until_serving(proc, url, timeout, lambda: proc.stdout.read() if proc.poll() is not None else "")
         yield url
     finally:
         stop(proc)
+
+
+def wait_until_serving(
+    proc: subprocess.Popen,
+    url: str,
+    timeout: float,
+    output: Callable[[], str],
+    ready: Callable[[], bool] = lambda: True,
+) -> None:
+    """Return once the `hush serve` process answers {url}/healthz with status "ok" and `ready()` holds;
+    RuntimeError with the end of its `output()` if it exits first or does not answer within `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"hush serve exited with {proc.returncode}:\n{output()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
+                if json.load(response).get("status") == "ok" and ready():
+                    return
+        except (OSError, ValueError):  # refused, reset, an error status, or not JSON yet
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"hush serve did not answer {url}/healthz within {timeout:.0f} s:\n{output()[-3000:]}"
+            )
+        time.sleep(0.1)
 
 
 def stop(proc: subprocess.Popen) -> None:

@@ -9,8 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import wait_until_serving
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -100,19 +99,10 @@ def start_hush(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
             )
         server = HushServer(port, process, log)
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                if process.poll() is not None:
-                    pytest.fail(f"hush serve exited with {process.returncode}:\n{server.output()}")
-                try:
-                    with urllib.request.urlopen(server.url + "/healthz", timeout=2) as answer:
-                        if answer.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"hush serve did not answer /healthz within 30 s:\n{server.output()}")
-                time.sleep(0.1)
+            try:
+                wait_until_serving(process, server.url, 30, server.output)
+            except RuntimeError as err:
+                pytest.fail(str(err))
             yield server
         finally:
             process.terminate()
