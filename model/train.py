@@ -7,11 +7,11 @@ The steps, in order:
 2. cross-validate the block model with folds grouped by site, keeping its out-of-fold scores (the fold
    models and the block model on all pages are fitted together, in worker processes on a large corpus);
 3. describe every candidate span (element boxes, windows of siblings) by those scores and its own text,
-   markup and links, and cross-validate the box model the same way;
+   markup and links, and cross-validate the box model the same way (its fold models and the one on all
+   pages, fitted together on those out-of-fold block scores);
 4. pick the block and box thresholds on the out-of-fold scores for high precision (a block is hidden
    when its own score or the score of a span holding it passes), on the real pages when there are enough;
-5. fit the box model on everything (on out-of-fold block scores), score the held-out pages and record the
-   metadata.
+5. score the held-out pages and record the metadata.
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ GRID = np.round(np.concatenate([np.arange(0.3, 0.9, 0.05), np.arange(0.9, 0.995,
 DEFAULT_THRESHOLD = {"block": 0.9, "box": 0.9}
 OWN_WEIGHT = 10.0  # one of the user's pages counts as much as this many pages of the training folders
 MIN_REAL_PAGES = 30  # with this many pages captured from the web, thresholds are chosen on them
-PARALLEL_MIN_BLOCKS = 20_000  # below this many blocks, starting worker processes costs more than it saves
+# Below this many rows (blocks, or candidate spans), starting worker processes costs more than it saves.
+PARALLEL_MIN_ROWS = 20_000
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 
@@ -110,10 +111,10 @@ def build_dataset(
     return Dataset(pages, rows, weights, page_weights, own)
 
 
-BlockSamples = tuple[np.ndarray, np.ndarray, np.ndarray]  # one page's usable rows, targets, weights
+Samples = tuple[np.ndarray, np.ndarray, np.ndarray]  # one page's usable rows, targets, weights
 
 
-def block_samples(data: Dataset) -> list[BlockSamples]:
+def block_samples(data: Dataset) -> list[Samples]:
     """Per page: the rows of its usable blocks, their targets and their sample weights."""
     out = []
     for p, rows, weight in zip(data.pages, data.rows, data.weights, strict=True):
@@ -122,7 +123,16 @@ def block_samples(data: Dataset) -> list[BlockSamples]:
     return out
 
 
-def _fit_blocks(samples: list[BlockSamples], idx: list[int]) -> Pipeline:
+def box_samples(data: Dataset, stage: BoxStage) -> list[Samples]:
+    """Per page: the rows of its usable candidate spans, their targets and their sample weights."""
+    out = []
+    for i, p in enumerate(data.pages):
+        target, usable = box_targets(p, stage.spans[i])
+        out.append((stage.rows[i][usable], target[usable], np.full(int(usable.sum()), data.page_weights[i])))
+    return out
+
+
+def fit_blocks(samples: list[Samples], idx: list[int]) -> Pipeline:
     """Fit the block model on the usable blocks of some pages."""
     model = block_pipeline()
     X, y, w = (np.concatenate([samples[i][k] for i in idx]) for k in range(3))
@@ -130,22 +140,40 @@ def _fit_blocks(samples: list[BlockSamples], idx: list[int]) -> Pipeline:
     return model
 
 
-def fit_block_models(
-    samples: list[BlockSamples], subsets: list[list[int]], progress: Progress, step: str, workers: int = 1
-) -> list[Pipeline]:
-    """One block model per subset of pages. Each fit runs on one thread, so the models are the same
-    whether they are fitted one after another or, on a large corpus, in up to ``workers`` processes
-    (started afresh: the calling script must guard its entry point with ``if __name__ == "__main__"``)."""
+def fit_boxes(samples: list[Samples], idx: list[int]) -> Pipeline | None:
+    """Fit the box model on the usable spans of some pages (None when they hold only one class)."""
+    X, y, w = (np.concatenate([samples[i][k] for i in idx]) for k in range(3))
+    if len(set(y.tolist())) < 2:
+        return None
+    model = box_pipeline()
+    model.fit(X, y, classify__sample_weight=w)
+    return model
+
+
+Fit = Callable[[list[Samples], list[int]], Pipeline | None]
+
+
+def fit_models(
+    fit: Fit,
+    samples: list[Samples],
+    subsets: list[list[int]],
+    progress: Progress,
+    step: str,
+    workers: int = 1,
+) -> list[Pipeline | None]:
+    """``fit`` on each subset of pages. Each fit runs on one thread, so the models are the same whether
+    they are fitted one after another or, on a large corpus, in up to ``workers`` processes (started
+    afresh: the calling script must guard its entry point with ``if __name__ == "__main__"``)."""
     workers = min(len(subsets), workers)
-    if workers < 2 or sum(len(s[1]) for s in samples) < PARALLEL_MIN_BLOCKS:
+    if workers < 2 or sum(len(s[1]) for s in samples) < PARALLEL_MIN_ROWS:
         models = []
         for k, idx in enumerate(subsets):
             progress(step, k, len(subsets))
-            models.append(_fit_blocks(samples, idx))
+            models.append(fit(samples, idx))
         progress(step, len(subsets), len(subsets))
         return models
     context = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads
-    with ProcessPoolExecutor(workers, context, _worker_start, (samples,)) as pool:
+    with ProcessPoolExecutor(workers, context, _worker_start, (fit, samples)) as pool:
         # The largest fits first, so that no large one is left running alone at the end.
         order = sorted(range(len(subsets)), key=lambda k: -len(subsets[k]))
         futures = {k: pool.submit(_worker_fit, subsets[k]) for k in order}
@@ -155,31 +183,19 @@ def fit_block_models(
         return [futures[k].result() for k in range(len(subsets))]
 
 
-_worker_samples: list[BlockSamples] = []
+_worker_job: tuple[Fit, list[Samples]] | None = None
 
 
-def _worker_start(samples: list[BlockSamples]) -> None:
-    global _worker_samples
-    _worker_samples = samples
+def _worker_start(fit: Fit, samples: list[Samples]) -> None:
+    global _worker_job
+    _worker_job = (fit, samples)
 
 
-def _worker_fit(idx: list[int]) -> Pipeline:
+def _worker_fit(idx: list[int]) -> Pipeline | None:
+    assert _worker_job is not None
+    fit, samples = _worker_job
     with threadpool_limits(limits=1):
-        return _fit_blocks(_worker_samples, idx)
-
-
-def _fit_boxes(data: Dataset, stage: BoxStage, idx: list[int]) -> Pipeline | None:
-    X, y, w = [], [], []
-    for i in idx:
-        target, usable = box_targets(data.pages[i], stage.spans[i])
-        X.append(stage.rows[i][usable])
-        y.append(target[usable])
-        w.append(np.full(int(usable.sum()), data.page_weights[i]))
-    if not X or len(set(np.concatenate(y).tolist())) < 2:
-        return None
-    model = box_pipeline()
-    model.fit(np.concatenate(X), np.concatenate(y), classify__sample_weight=np.concatenate(w))
-    return model
+        return fit(samples, idx)
 
 
 def box_stage(data: Dataset, block_scores: list[np.ndarray], progress: Progress, step: str) -> BoxStage:
@@ -197,8 +213,12 @@ def _predict(model: Pipeline | None, rows: np.ndarray) -> np.ndarray:
     return model.predict_proba(rows)[:, 1]
 
 
-def _box_scores(data: Dataset, stage: BoxStage, model: Pipeline | None, i: int) -> np.ndarray:
-    return boxes.spread(len(data.pages[i].page.blocks), stage.spans[i], _predict(model, stage.rows[i]))
+def _predict_each(model: Pipeline | None, rows: list[np.ndarray]) -> list[np.ndarray]:
+    """``_predict`` on several pages' rows in one call (far fewer pipeline calls), split back by page."""
+    if not rows:
+        return []
+    scores = _predict(model, np.concatenate(rows))
+    return np.split(scores, np.cumsum([len(r) for r in rows])[:-1])
 
 
 @dataclass
@@ -224,23 +244,30 @@ def site_folds(data: Dataset) -> list[tuple[list[int], list[int]]]:
 
 
 def cross_validate(
-    data: Dataset, folds: list[tuple[list[int], list[int]]], block_models: list[Pipeline], progress: Progress
-) -> OutOfFold:
-    """Out-of-fold scores of both stages, given the block model fitted for each fold."""
-    n_folds = len(folds)
+    data: Dataset,
+    folds: list[tuple[list[int], list[int]]],
+    block_models: list[Pipeline],
+    progress: Progress,
+    workers: int = 1,
+) -> tuple[OutOfFold, Pipeline | None]:
+    """Out-of-fold scores of both stages, given the block model fitted for each fold; and the box model
+    fitted on all pages from the same spans (fitted with the fold ones, in parallel when that pays)."""
     block_oof = [np.zeros(len(p.page.blocks)) for p in data.pages]
     for model, (_, test) in zip(block_models, folds, strict=True):
-        for i in test:
-            block_oof[i] = _predict(model, data.rows[i])
+        for i, scores in zip(test, _predict_each(model, [data.rows[i] for i in test]), strict=True):
+            block_oof[i] = scores
     stage = box_stage(data, block_oof, progress, "cross-validation: candidate boxes")
+    everything = list(range(len(data.pages)))
+    step = "fitting the box model: cross-validation folds and all pages"
+    subsets = [train for train, _ in folds] + [everything]
+    *fold_models, box_model = fit_models(
+        fit_boxes, box_samples(data, stage), subsets, progress, step, workers
+    )
     box_oof = [np.zeros(len(p.page.blocks)) for p in data.pages]
-    for k, (train, test) in enumerate(folds):
-        progress("cross-validation: box model folds", k, n_folds)
-        model = _fit_boxes(data, stage, train)
-        for i in test:
-            box_oof[i] = _box_scores(data, stage, model, i)
-    progress("cross-validation: box model folds", n_folds, n_folds)
-    return OutOfFold(block_oof, box_oof, stage)
+    for model, (_, test) in zip(fold_models, folds, strict=True):
+        for i, scores in zip(test, _predict_each(model, [stage.rows[i] for i in test]), strict=True):
+            box_oof[i] = boxes.spread(len(data.pages[i].page.blocks), stage.spans[i], scores)
+    return OutOfFold(block_oof, box_oof, stage), box_model
 
 
 def threshold_pages(data: Dataset) -> tuple[str, list[int]]:
@@ -338,7 +365,7 @@ def train(
 ) -> TrainResult:
     """Train both stages on the pages of the training folders (less the held-out sites) and the user's own
     pages; returns the model with its cross-validated report and the held-out pages. ``workers`` > 1
-    fits the block models in that many processes (see :func:`fit_block_models`)."""
+    fits the models in that many processes (see :func:`fit_models`)."""
     # One BLAS/OpenMP thread: parallel sums change the fitted numbers with the thread count, and the
     # shipped model must come out the same on every machine.
     with threadpool_limits(limits=1):
@@ -358,26 +385,21 @@ def train(
         everything = list(range(len(training)))
         # The fold models and the final one are fitted together (in parallel when that pays).
         step = "fitting the block model: cross-validation folds and all pages"
-        *fold_models, block_model = fit_block_models(
-            block_samples(data), [train for train, _ in folds] + [everything], say, step, workers
-        )
-        oof = cross_validate(data, folds, fold_models, say) if folds else None
+        subsets = [train for train, _ in folds] + [everything]
+        *fold_models, block_model = fit_models(fit_blocks, block_samples(data), subsets, say, step, workers)
+        oof, box_model = cross_validate(data, folds, fold_models, say, workers) if folds else (None, None)
         chosen_on, idx = threshold_pages(data)
         if oof is not None:
             threshold = choose_thresholds(data, oof, idx)
             report, per_page = cv_report(data, oof, threshold)
-        else:
+        else:  # one site: no cross-validation, and the box model learns from the final block model's scores
             threshold, report, per_page = DEFAULT_THRESHOLD, {}, {}
-        # The box model learns from block scores like those it will meet: out of fold where CV ran (the
-        # spans cross-validation described), else the final block model's.
-        if oof is not None:
-            stage = oof.stage
-        else:
-            scores = [_predict(block_model, r) for r in data.rows]
-            stage = box_stage(data, scores, say, "describing candidate boxes")
-        say("fitting the box model on all pages", 0, 1)
-        box_model = _fit_boxes(data, stage, everything)
-        say("fitting the box model on all pages", 1, 1)
+            stage = box_stage(
+                data, [_predict(block_model, r) for r in data.rows], say, "describing candidate boxes"
+            )
+            say("fitting the box model on all pages", 0, 1)
+            box_model = fit_boxes(box_samples(data, stage), everything)
+            say("fitting the box model on all pages", 1, 1)
         if box_model is None:
             raise TrainingError(
                 "the pages hold no appeal box with more than one block: add more labelled pages"

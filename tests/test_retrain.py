@@ -125,8 +125,8 @@ def test_bad_job_counts_are_refused(base, tmp_path, capsys):
 
 
 def test_worker_processes_fit_the_same_model(base, tmp_path, monkeypatch):
-    """Block models fitted in worker processes are bit for bit those fitted one after another."""
-    monkeypatch.setattr(model.train, "PARALLEL_MIN_BLOCKS", 0)  # the small corpus goes parallel too
+    """Models fitted in worker processes are bit for bit those fitted one after another."""
+    monkeypatch.setattr(model.train, "PARALLEL_MIN_ROWS", 0)  # the small corpus goes parallel too
     one, two = tmp_path / "one.skops", tmp_path / "two.skops"
     assert train(base[0], "--jobs", "1", "--out", one) == 0
     assert train(base[0], "--jobs", "2", "--out", two) == 0
