@@ -71,6 +71,7 @@ def save(model: HushModel, path: Path) -> None:
     payload = {
         "block": model.block_model,
         "box": model.box_model,
+        "sequence": model.sequence_model,
         "metadata": json.dumps(model.metadata, sort_keys=True),
     }
     with replaced_atomically(path) as tmp:
@@ -93,8 +94,14 @@ def load(path: Path) -> HushModel:
         )
     try:
         payload = sio.load(path, trusted=sorted(untrusted))
+        if "sequence" not in payload:
+            raise ModelError(
+                f"{path} was made by an older Hush (no sequence stage); retrain with 'hush train'"
+            )
         metadata = json.loads(payload["metadata"])
-        model = HushModel(payload["block"], payload["box"], metadata, path=path)
+        model = HushModel(payload["block"], payload["box"], payload["sequence"], metadata, path=path)
+    except ModelError:
+        raise
     except Exception as err:  # noqa: BLE001 - any failure here means a damaged or foreign file
         raise ModelError(f"{path} is damaged or not a Hush model ({type(err).__name__}: {err})") from None
     trained_with = metadata.get("sklearn_version")

@@ -11,7 +11,7 @@ import numpy as np
 from lxml import etree
 from sklearn.pipeline import Pipeline
 
-from model import boxes
+from model import boxes, sequence
 from model import features as F
 from model.decide import block_scores_by_id, hide_ids
 from model.fastpath import BlockScorer, BoxScorer
@@ -37,35 +37,52 @@ class Scored:
     page: Page
     block_scores: np.ndarray
     box_scores: np.ndarray  # per block: the highest score of a candidate box holding it (0 if none)
+    sequence_scores: np.ndarray  # per block: its score read from its neighbours' (model.sequence)
     appeal: np.ndarray  # per block: bool
+
+    def best(self) -> np.ndarray:
+        """Per block: the highest of its three scores."""
+        return np.maximum(np.maximum(self.block_scores, self.box_scores), self.sequence_scores)
 
 
 class HushModel:
-    """A trained block model and box model, their thresholds and metadata."""
+    """A trained block model, box model and sequence model, their thresholds and metadata."""
 
     def __init__(
-        self, block_model: Pipeline, box_model: Pipeline, metadata: dict, path: Path | None = None
+        self,
+        block_model: Pipeline,
+        box_model: Pipeline,
+        sequence_model: Pipeline,
+        metadata: dict,
+        path: Path | None = None,
     ) -> None:
         self.path = path  # the file it was loaded from, if any
         self.block_model = block_model
         self.box_model = box_model
+        self.sequence_model = sequence_model
         self.metadata = metadata
         self.block_threshold = float(metadata["threshold"]["block"])
         self.box_threshold = float(metadata["threshold"]["box"])
-        self._scorers: tuple[Pipeline, Pipeline, BlockScorer | None, BoxScorer | None] | None = None
+        self.sequence_threshold = float(metadata["threshold"]["sequence"])
+        self._scorers: tuple | None = None
 
     @property
     def version(self) -> str:
         return str(self.metadata["version"])
 
-    def scorers(self) -> tuple[BlockScorer | None, BoxScorer | None]:
-        """The fast equivalents of the two pipelines, built on first use (None for a pipeline of a shape
-        they do not handle, which is then called as it is)."""
+    def scorers(self) -> tuple[BlockScorer | None, BoxScorer | None, BoxScorer | None]:
+        """The fast equivalents of the three pipelines, built on first use (None for a pipeline of a
+        shape they do not handle, which is then called as it is)."""
+        models = (self.block_model, self.box_model, self.sequence_model)
         cached = self._scorers
-        if cached is None or cached[0] is not self.block_model or cached[1] is not self.box_model:
-            block, box = BlockScorer.build(self.block_model), BoxScorer.build(self.box_model)
-            cached = self._scorers = (self.block_model, self.box_model, block, box)
-        return cached[2], cached[3]
+        if cached is None or any(a is not b for a, b in zip(cached[0], models, strict=True)):
+            fast = (
+                BlockScorer.build(self.block_model),
+                BoxScorer.build(self.box_model),
+                BoxScorer.build(self.sequence_model),
+            )
+            cached = self._scorers = (models, fast)
+        return cached[1]
 
     def score_page(self, page: Page, timings: dict[str, float] | None = None) -> Scored:
         """Score every block and every candidate box of a segmented page."""
@@ -73,8 +90,8 @@ class HushModel:
         n = len(page.blocks)
         if n == 0:
             empty = np.zeros(0)
-            return Scored(page, empty, empty, np.zeros(0, dtype=bool))
-        block_scorer, box_scorer = self.scorers()
+            return Scored(page, empty, empty, empty, np.zeros(0, dtype=bool))
+        block_scorer, box_scorer, sequence_scorer = self.scorers()
         if block_scorer is not None:  # the same scores as the pipeline, from the same columns
             cols = F.block_columns(page)
             numbers = np.array(cols.numbers, dtype=np.float64).reshape(n, len(F.BLOCK_NUMERIC))
@@ -98,13 +115,24 @@ class HushModel:
             else:
                 span_scores = self.box_model.predict_proba(box_rows)[:, 1]
             box_scores = boxes.spread(n, spans, span_scores)
-        t1 += t3 - t2  # box rows count as feature time
         t4 = time.perf_counter()
+        sequence_numbers = sequence.numbers(page, block_scores, box_scores)
+        t5 = time.perf_counter()
+        if sequence_scorer is not None:
+            sequence_scores = sequence_scorer.scores(sequence_numbers, first=0)
+        else:
+            sequence_scores = self.sequence_model.predict_proba(sequence_numbers)[:, 1]
+        t6 = time.perf_counter()
+        t1 += (t3 - t2) + (t5 - t4)  # box and sequence rows count as feature time
         if timings is not None:
             timings["features"] = (t1 - t0) * 1000
-            timings["predict"] = (t4 - t1) * 1000
-        appeal = (block_scores >= self.block_threshold) | (box_scores >= self.box_threshold)
-        return Scored(page, block_scores, box_scores, appeal)
+            timings["predict"] = (t6 - t1) * 1000
+        appeal = (
+            (block_scores >= self.block_threshold)
+            | (box_scores >= self.box_threshold)
+            | (sequence_scores >= self.sequence_threshold)
+        )
+        return Scored(page, block_scores, box_scores, sequence_scores, appeal)
 
     def classify_tree(
         self,
@@ -126,7 +154,7 @@ class HushModel:
         root = parse(html)
         timings["parse"] = (time.perf_counter() - t0) * 1000
         scored = self.classify_tree(root, timings=timings)
-        score = np.maximum(scored.block_scores, scored.box_scores)
+        score = scored.best()
         hide = hide_ids(scored.page, scored.appeal)
         blocks = block_scores_by_id(scored.page, scored.appeal, score)
         if _LONE_SURROGATE.search(html):  # parse() wrote each one as "?": ids may have changed

@@ -1,4 +1,5 @@
-"""Training: labelled pages → block model → box model (stacked on out-of-fold block scores) → thresholds.
+"""Training: labelled pages → block model → box model and sequence model (stacked on out-of-fold scores)
+→ thresholds.
 
 The steps, in order:
 0. set aside the held-out sites of the training folders (:mod:`model.heldout`); the user's own pages
@@ -9,9 +10,11 @@ The steps, in order:
 3. describe every candidate span (element boxes, windows of siblings) by those scores and its own text,
    markup and links, and cross-validate the box model the same way (its fold models and the one on all
    pages, fitted together on those out-of-fold block scores);
-4. pick the block and box thresholds on the out-of-fold scores for high precision (a block is hidden
-   when its own score or the score of a span holding it passes), on the real pages when there are enough;
-5. score the held-out pages and record the metadata.
+4. read each block's and its neighbours' out-of-fold block and box scores (:mod:`model.sequence`) and
+   cross-validate the sequence model the same way;
+5. pick the block, box and sequence thresholds on the out-of-fold scores for high precision (a block is
+   hidden when any of its three scores passes its threshold), on the real pages when there are enough;
+6. score the held-out pages and record the metadata.
 """
 
 from __future__ import annotations
@@ -32,19 +35,20 @@ from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from model import boxes, heldout
+from model import boxes, heldout, sequence
 from model import features as F
 from model.compare import page_counts
 from model.labelled import LabelledPage, corpus_digest
 from model.metrics import CharCounts, block_counts, summary
-from model.pipeline import block_pipeline, box_pipeline
+from model.pipeline import block_pipeline, box_pipeline, sequence_pipeline
 from model.predict import HushModel
 
 TARGET_PRECISION = 0.97
+TARGET_MIN_RECALL = 0.5  # the precision target met by hiding next to nothing is no choice
 APPEAL_BOX_SHARE = 0.97  # an element box is appeal when this share of its labelled text is
 MAX_FOLDS = 5
 GRID = np.round(np.concatenate([np.arange(0.3, 0.9, 0.05), np.arange(0.9, 0.995, 0.01), [0.995, 0.998]]), 3)
-DEFAULT_THRESHOLD = {"block": 0.9, "box": 0.9}
+DEFAULT_THRESHOLD = {"block": 0.9, "box": 0.9, "sequence": 0.9}
 OWN_WEIGHT = 10.0  # one of the user's pages counts as much as this many pages of the training folders
 MIN_REAL_PAGES = 30  # with this many pages captured from the web, thresholds are chosen on them
 # Below this many rows (blocks, or candidate spans), starting worker processes costs more than it saves.
@@ -227,10 +231,15 @@ class OutOfFold:
 
     block: list[np.ndarray]
     box: list[np.ndarray]  # per block: the best score of a span holding it
+    sequence: list[np.ndarray]
     stage: BoxStage  # the candidate spans described by the out-of-fold block scores
 
     def hidden(self, i: int, threshold: dict) -> np.ndarray:
-        return (self.block[i] >= threshold["block"]) | (self.box[i] >= threshold["box"])
+        return (
+            (self.block[i] >= threshold["block"])
+            | (self.box[i] >= threshold["box"])
+            | (self.sequence[i] >= threshold["sequence"])
+        )
 
 
 def site_folds(data: Dataset) -> list[tuple[list[int], list[int]]]:
@@ -243,15 +252,42 @@ def site_folds(data: Dataset) -> list[tuple[list[int], list[int]]]:
     return [(list(a), list(b)) for a, b in splits]
 
 
+def sequence_rows(
+    data: Dataset, block_scores: list[np.ndarray], box_scores: list[np.ndarray]
+) -> list[np.ndarray]:
+    """Per page: the sequence stage's row of every block, from the given block and box scores."""
+    return [
+        sequence.numbers(p.page, s, x) for p, s, x in zip(data.pages, block_scores, box_scores, strict=True)
+    ]
+
+
+def sequence_samples(data: Dataset, rows: list[np.ndarray]) -> list[Samples]:
+    """Per page: the sequence rows of its usable blocks, their targets and their sample weights."""
+    out = []
+    for p, page_rows, weight in zip(data.pages, rows, data.weights, strict=True):
+        target, usable = block_targets(p)
+        out.append((page_rows[usable], target[usable], np.full(int(usable.sum()), weight)))
+    return out
+
+
+def fit_sequence(samples: list[Samples], idx: list[int]) -> Pipeline:
+    """Fit the sequence model on the usable blocks of some pages."""
+    model = sequence_pipeline()
+    X, y, w = (np.concatenate([samples[i][k] for i in idx]) for k in range(3))
+    model.fit(X, y, classify__sample_weight=w)
+    return model
+
+
 def cross_validate(
     data: Dataset,
     folds: list[tuple[list[int], list[int]]],
     block_models: list[Pipeline],
     progress: Progress,
     workers: int = 1,
-) -> tuple[OutOfFold, Pipeline | None]:
-    """Out-of-fold scores of both stages, given the block model fitted for each fold; and the box model
-    fitted on all pages from the same spans (fitted with the fold ones, in parallel when that pays)."""
+) -> tuple[OutOfFold, Pipeline | None, Pipeline]:
+    """Out-of-fold scores of the three stages, given the block model fitted for each fold; and the box
+    and sequence models fitted on all pages from the same out-of-fold scores (each fitted with its fold
+    models, in parallel when that pays)."""
     block_oof = [np.zeros(len(p.page.blocks)) for p in data.pages]
     for model, (_, test) in zip(block_models, folds, strict=True):
         for i, scores in zip(test, _predict_each(model, [data.rows[i] for i in test]), strict=True):
@@ -267,36 +303,81 @@ def cross_validate(
     for model, (_, test) in zip(fold_models, folds, strict=True):
         for i, scores in zip(test, _predict_each(model, [stage.rows[i] for i in test]), strict=True):
             box_oof[i] = boxes.spread(len(data.pages[i].page.blocks), stage.spans[i], scores)
-    return OutOfFold(block_oof, box_oof, stage), box_model
+    step = "fitting the sequence model: cross-validation folds and all pages"
+    rows = sequence_rows(data, block_oof, box_oof)
+    samples = sequence_samples(data, rows)
+    *fold_models, sequence_model = fit_models(fit_sequence, samples, subsets, progress, step, workers)
+    sequence_oof = [np.zeros(len(p.page.blocks)) for p in data.pages]
+    for model, (_, test) in zip(fold_models, folds, strict=True):
+        for i, scores in zip(test, _predict_each(model, [rows[i] for i in test]), strict=True):
+            sequence_oof[i] = scores
+    return OutOfFold(block_oof, box_oof, sequence_oof, stage), box_model, sequence_model
+
+
+def fit_in_sample(
+    data: Dataset, block_model: Pipeline, progress: Progress
+) -> tuple[Pipeline | None, Pipeline]:
+    """With one site there is no cross-validation: the box and sequence models learn from the final
+    block model's own scores (None for the box model when no box holds an appeal)."""
+    scores = [_predict(block_model, r) for r in data.rows]
+    stage = box_stage(data, scores, progress, "describing candidate boxes")
+    progress("fitting the box and sequence models on all pages", 0, 1)
+    everything = list(range(len(data.pages)))
+    box_model = fit_boxes(box_samples(data, stage), everything)
+    box_scores = [
+        boxes.spread(len(p.page.blocks), spans, _predict(box_model, rows))
+        for p, spans, rows in zip(data.pages, stage.spans, stage.rows, strict=True)
+    ]
+    sequence_model = fit_sequence(sequence_samples(data, sequence_rows(data, scores, box_scores)), everything)
+    progress("fitting the box and sequence models on all pages", 1, 1)
+    return box_model, sequence_model
 
 
 def threshold_pages(data: Dataset) -> tuple[str, list[int]]:
     """The pages thresholds are chosen on: those captured from the web when there are enough of them,
     since they are what Hush meets (hand-written pages are cleaner, and thresholds tuned on them left
-    real pages' recall at 0.54 where 0.75 was there for 2 points of precision); else all pages."""
+    real pages' recall at 0.54 where 0.75 was there for 2 points of precision), and with them every
+    hard negative, where hiding content is likeliest and worst; else all pages."""
     real = [i for i, p in enumerate(data.pages) if origin(p) == "real"]
     if len(real) >= MIN_REAL_PAGES:
-        return "real", real
+        hard = [
+            i
+            for i, p in enumerate(data.pages)
+            if origin(p) != "real" and p.meta.get("label") == "hard_negative"
+        ]
+        return "real and hard-negative", sorted(real + hard)
     return "all", list(range(len(data.pages)))
 
 
 def choose_thresholds(data: Dataset, oof: OutOfFold, idx: list[int]) -> dict:
-    """The pair of thresholds with the best recall at TARGET_PRECISION (the best F0.5 if none reaches it)
-    on the pages ``idx``."""
+    """The thresholds with the best recall at TARGET_PRECISION (the best F0.5 if none reaches it with
+    at least TARGET_MIN_RECALL) on the pages ``idx``: a block is hidden when its block, box or sequence
+    score reaches its threshold."""
     a = np.concatenate([data.pages[i].appeal_chars for i in idx]).astype(float)
     k = np.concatenate([data.pages[i].content_chars for i in idx]).astype(float)
-    s, x = np.concatenate([oof.block[i] for i in idx]), np.concatenate([oof.box[i] for i in idx])
-    best, best_key = dict(DEFAULT_THRESHOLD), (-1.0, -1.0)
-    for tb in GRID:
-        for tx in [*GRID, 1.01]:
-            hidden = (s >= tb) | (x >= tx)
-            ha, hk = a[hidden].sum(), k[hidden].sum()
-            p = ha / (ha + hk) if ha + hk else 1.0
-            r = ha / a.sum() if a.sum() else 0.0
-            f05 = 1.25 * p * r / (0.25 * p + r) if p + r else 0.0
-            key = (1.0, r) if p >= TARGET_PRECISION else (0.0, f05)
-            if key > best_key:
-                best, best_key = {"block": float(tb), "box": float(tx)}, key
+    s, x, q = (np.concatenate([scores[i] for i in idx]) for scores in (oof.block, oof.box, oof.sequence))
+    # For each block and sequence threshold, every box threshold at once: the blocks not yet hidden,
+    # taken in order of falling box score, add their characters as the box threshold comes down.
+    grid = np.array([*GRID, 1.01])  # 1.01: that score alone never hides a block
+    order = np.argsort(-x, kind="stable")
+    reached = np.searchsorted(-x[order], -grid, side="right")  # blocks with x >= each threshold
+    best, best_key = dict(DEFAULT_THRESHOLD), (-1.0, -1.0, 0.0)
+    for tq in grid:
+        by_sequence = q >= tq
+        for tb in grid:
+            hidden = by_sequence | (s >= tb)
+            rest = ~hidden[order]
+            ha = a[hidden].sum() + np.concatenate(([0.0], np.cumsum(a[order] * rest)))[reached]
+            hk = k[hidden].sum() + np.concatenate(([0.0], np.cumsum(k[order] * rest)))[reached]
+            for tx, h_a, h_k in zip(grid, ha, hk, strict=True):
+                p = h_a / (h_a + h_k) if h_a + h_k else 0.0  # hiding nothing is no choice
+                r = h_a / a.sum() if a.sum() else 0.0
+                f05 = 1.25 * p * r / (0.25 * p + r) if p + r else 0.0
+                met = p >= TARGET_PRECISION and r >= TARGET_MIN_RECALL
+                # Of equal scores, the highest thresholds: they hide least on pages not seen.
+                key = (float(met), r if met else f05, tb + tx + tq)
+                if key > best_key:
+                    best, best_key = {"block": float(tb), "box": float(tx), "sequence": float(tq)}, key
     return best
 
 
@@ -387,25 +468,21 @@ def train(
         step = "fitting the block model: cross-validation folds and all pages"
         subsets = [train for train, _ in folds] + [everything]
         *fold_models, block_model = fit_models(fit_blocks, block_samples(data), subsets, say, step, workers)
-        oof, box_model = cross_validate(data, folds, fold_models, say, workers) if folds else (None, None)
         chosen_on, idx = threshold_pages(data)
-        if oof is not None:
+        if folds:
+            oof, box_model, sequence_model = cross_validate(data, folds, fold_models, say, workers)
             threshold = choose_thresholds(data, oof, idx)
             report, per_page = cv_report(data, oof, threshold)
-        else:  # one site: no cross-validation, and the box model learns from the final block model's scores
+        else:
+            oof = None
             threshold, report, per_page = DEFAULT_THRESHOLD, {}, {}
-            stage = box_stage(
-                data, [_predict(block_model, r) for r in data.rows], say, "describing candidate boxes"
-            )
-            say("fitting the box model on all pages", 0, 1)
-            box_model = fit_boxes(box_samples(data, stage), everything)
-            say("fitting the box model on all pages", 1, 1)
+            box_model, sequence_model = fit_in_sample(data, block_model, say)
         if box_model is None:
             raise TrainingError(
                 "the pages hold no appeal box with more than one block: add more labelled pages"
             )
         digest = corpus_digest(training)
-        models = (block_model, box_model)
+        models = (block_model, box_model, sequence_model)
         metadata = {
             "version": f"hush-{_params_digest(models, digest)[:12]}",
             "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),

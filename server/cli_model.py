@@ -154,7 +154,8 @@ def run_train(args: argparse.Namespace) -> int:
         args.report.write_text(markdown(result.report, result.per_page, meta, command), encoding="utf-8")
     print(
         f"wrote {out} ({model.version}, thresholds: block {model.block_threshold}, "
-        f"box {model.box_threshold}); serve it with: hush serve --model {out}"
+        f"box {model.box_threshold}, sequence {model.sequence_threshold}); "
+        f"serve it with: hush serve --model {out}"
     )
     return 0
 
@@ -265,11 +266,11 @@ def run_classify(args: argparse.Namespace) -> int:
     stamp_all(root)
     scored = model.classify_tree(root)
     shown = 0
+    best = scored.best()
     for i, block in enumerate(scored.page.blocks):
         if scored.appeal[i]:
             shown += 1
-            score = max(scored.block_scores[i], scored.box_scores[i])
-            print(f"{score:.2f}  <{block.tag}>  {block.text[:150]}")
+            print(f"{best[i]:.2f}  <{block.tag}>  {block.text[:150]}")
     print(f"{shown} of {len(scored.page.blocks)} blocks would be hidden ({model.version})")
     return 0
 

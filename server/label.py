@@ -111,7 +111,7 @@ def open_session(page: Path, out_dir: Path, model: Any) -> LabelSession:
     root = parse_source(source)
     scored = model.classify_tree(root, with_labels=True)
     labelling = Labelling(source, root, scored.page)
-    scores = [max(float(a), float(b)) for a, b in zip(scored.block_scores, scored.box_scores, strict=True)]
+    scores = [float(v) for v in scored.best()]
     hide = [bool(x) for x in scored.appeal]
     view = shown_copy(labelling, scores, hide)
     return LabelSession(labelling, out_dir, scores, hide, model.version, view, threading.Lock())

@@ -21,6 +21,7 @@ from model.forest import GROUPED_ROWS, Forest
 from model.hashing import HashedText, murmur3_32
 from model.parse import parse, read_page
 from model.segment import attribute_tokens, segment
+from model.sequence import numbers as sequence_numbers
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = sorted((ROOT / "corpus" / "pages").rglob("*.html"))[::25]
@@ -133,9 +134,10 @@ def test_hashed_text_gives_the_fitted_vectorizers_matrices(model):
 # --- the trees ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("stage", ["box_model", "sequence_model"])
 @pytest.mark.parametrize("n", [1, 2, 37, GROUPED_ROWS + 5])
-def test_forest_sums_the_leaves_as_the_classifier_does(model, n):
-    trees = model.box_model.named_steps["classify"]
+def test_forest_sums_the_leaves_as_the_classifier_does(model, n, stage):
+    trees = getattr(model, stage).named_steps["classify"]
     forest = Forest(trees)
     rnd = np.random.RandomState(n)
     x = rnd.randn(n, trees.n_features_in_) * rnd.choice([0.1, 1, 10, 1000], size=(n, trees.n_features_in_))
@@ -154,8 +156,8 @@ def test_forest_sums_the_leaves_as_the_classifier_does(model, n):
 
 
 def test_the_fast_path_gives_the_pipelines_matrices_and_scores(model):
-    block, box = model.scorers()
-    assert block is not None and box is not None
+    block, box, sequence = model.scorers()
+    assert block is not None and box is not None and sequence is not None
     columns = model.block_model.named_steps["columns"]
     for page in pages():
         if not page.blocks:
@@ -174,6 +176,11 @@ def test_the_fast_path_gives_the_pipelines_matrices_and_scores(model):
             assert np.array_equal(box_numbers, box_rows[:, 2:].astype(np.float64), equal_nan=True)
             expected = model.box_model.predict_proba(box_rows)[:, 1]
             assert np.array_equal(box.scores(box_numbers, 2), expected)
+            box_scores = boxes.spread(len(page.blocks), spans, expected)
+        else:
+            box_scores = np.zeros(len(page.blocks))
+        rows = sequence_numbers(page, scores, box_scores)
+        assert np.array_equal(sequence.scores(rows, 0), model.sequence_model.predict_proba(rows)[:, 1])
 
 
 def test_pipelines_of_another_shape_are_used_as_they_are(model):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 
 import pytest
@@ -31,7 +32,9 @@ def test_the_shipped_model_carries_its_metadata(shipped):
     ):
         assert key in meta
     assert shipped.version.startswith("hush-")
-    assert 0 < shipped.block_threshold <= 1 and 0 < shipped.box_threshold <= 1.01
+    thresholds = (shipped.block_threshold, shipped.box_threshold, shipped.sequence_threshold)
+    # 1.01: that stage alone never hides a block; at least one stage does.
+    assert all(0 < t <= 1.01 for t in thresholds) and min(thresholds) <= 1
 
 
 def test_a_missing_file(tmp_path):
@@ -75,9 +78,17 @@ def test_a_tampered_member_is_refused(tmp_path):
 def test_a_model_from_another_scikit_learn_version(tmp_path, shipped):
     meta = dict(shipped.metadata, sklearn_version="0.1.0")
     other = tmp_path / "old.skops"
-    save(HushModel(shipped.block_model, shipped.box_model, meta), other)
+    save(HushModel(shipped.block_model, shipped.box_model, shipped.sequence_model, meta), other)
     with pytest.raises(ModelError, match="scikit-learn 0.1.0"):
         load_model(other)
+
+
+def test_a_model_from_before_the_sequence_stage(tmp_path, shipped):
+    old = tmp_path / "two-stages.skops"
+    meta = json.dumps(shipped.metadata)
+    sio.dump({"block": shipped.block_model, "box": shipped.box_model, "metadata": meta}, old)
+    with pytest.raises(ModelError, match="older Hush"):
+        load_model(old)
 
 
 def test_saving_leaves_no_temporary_file(tmp_path, shipped):

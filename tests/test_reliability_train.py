@@ -156,7 +156,8 @@ def bad_model_files(folder: Path, shipped: HushModel) -> dict[str, Path]:
     files["truncated"].write_bytes(data[: len(data) * 2 // 3])
     sio.dump({"block": DecisionTreeClassifier(), "box": None, "metadata": "{}"}, files["foreign"])
     meta = dict(shipped.metadata, sklearn_version="1.0.2")
-    save(HushModel(shipped.block_model, shipped.box_model, meta), files["old-sklearn"])
+    stages = (shipped.block_model, shipped.box_model, shipped.sequence_model)
+    save(HushModel(*stages, meta), files["old-sklearn"])
     return files
 
 

@@ -89,9 +89,10 @@ def test_your_pages_change_the_models_mind_on_your_site(base, current, tmp_path,
 def test_a_model_worse_on_held_out_pages_is_refused_unless_forced(base, current, tmp_path, capsys):
     poison = tmp_path / "poison"
     poison.mkdir()
-    # Stories like the held-out sites' own, labelled as appeals: a model that learns this hides content there.
+    # Pages like the held-out sites' own with every paragraph (story, related box, footer) labelled as
+    # appeal: a model that learns this hides content there.
     for k, (place, topic, _) in enumerate(MORE_SITES.values()):
-        html = page(place, topic, "", 2).replace("<p>The", '<p data-hush-label="appeal">The')
+        html = page(place, topic, "", 2).replace("<p>", '<p data-hush-label="appeal">')
         (poison / f"wrong-{k}.html").write_text(html, encoding="utf-8")
         (poison / f"wrong-{k}.json").write_text(json.dumps({"site": f"{place}ton.example"}), encoding="utf-8")
     before = current.read_bytes()
