@@ -21,7 +21,6 @@ from model import features as F
 from model import signals
 from model.segment import Page
 
-BOX_TEXT, BOX_TOKENS = 0, 1
 BOX_NUMERIC = [
     "log_chars",
     "n_blocks",
@@ -124,20 +123,9 @@ def candidates(page: Page, block_scores: np.ndarray) -> list[Span]:
     return sorted(spans.values(), key=lambda s: (s.b0, -s.b1))
 
 
-def rows(page: Page, spans: list[Span], block_scores: np.ndarray) -> np.ndarray:
-    """One row per span: [text, tokens, *numbers], using the block model's scores."""
-    out = np.empty((len(spans), 2 + len(BOX_NUMERIC)), dtype=object)
-    described = _describe(page, spans, block_scores, with_text=True)
-    for r, (text, tokens, values) in enumerate(described):
-        out[r, BOX_TEXT] = text
-        out[r, BOX_TOKENS] = tokens
-        out[r, 2:] = values
-    return out
-
-
 def numbers(page: Page, spans: list[Span], block_scores: np.ndarray) -> np.ndarray:
-    """The numeric columns of ``rows`` as floats (what the box model reads), without the text columns."""
-    values = [v for _, _, v in _describe(page, spans, block_scores, with_text=False)]
+    """One row of BOX_NUMERIC per span (what the box model reads), from the block model's scores."""
+    values = list(_describe(page, spans, block_scores))
     return np.array(values, dtype=np.float64).reshape(len(spans), len(BOX_NUMERIC))
 
 
@@ -181,10 +169,8 @@ def _shared(page: Page, block_scores: np.ndarray) -> _Shared:
     )
 
 
-def _describe(
-    page: Page, spans: list[Span], block_scores: np.ndarray, *, with_text: bool
-) -> Iterator[tuple[str, str, tuple]]:
-    """Per span: its text and tokens (empty unless with_text) and its numbers."""
+def _describe(page: Page, spans: list[Span], block_scores: np.ndarray) -> Iterator[tuple]:
+    """Per span: its numbers."""
     if not spans:
         return
     sh = _shared(page, block_scores)
@@ -201,21 +187,6 @@ def _describe(
         linkish = [s for s, linky in zip(scores, sh.linky[b0:b1], strict=True) if linky]
         span_chars = _span_chars(page, b0, b1)
         parent = page.contexts[c.parent] if c.parent >= 0 and not span.window else c
-        text = tokens = ""
-        if with_text:
-            blocks = page.blocks[b0:b1]
-            text = " ".join(b.text for b in blocks)[: F.BOX_TEXT_LIMIT].lower()
-            tokens = " ".join(
-                [
-                    f"tag_{c.tag}",
-                    "window" if span.window else "element",
-                    *(f"s_{t}" for t in c.tokens.split()[:20]),
-                    *(f"a_{t}" for t in c.chain.split()[:30]),
-                    *(f"p_{t}" for t in c.path.split()[-4:]),
-                    *(f"k_{b.tag}" for b in blocks[:20]),
-                    *hrefs,
-                ]
-            )
         facts = [cum[b1] - cum[b0] for cum in sh.cum_facts]
         link_chars = sh.cum_link_chars[b1] - sh.cum_link_chars[b0]
         chars_sum = sh.cum_chars[b1] - sh.cum_chars[b0]
@@ -237,39 +208,35 @@ def _describe(
             )
         chrome, widget_tokens, widget_chain = known
         yield (
-            text,
-            tokens,
-            (
-                math.log1p(span_chars),
-                min(b1 - b0, 60) / 10,
-                max(scores),
-                float(weighted / weight),
-                min(scores),
-                (sh.cum_high_chars[b1] - sh.cum_high_chars[b0]) / weight,
-                scores[0],
-                scores[-1],
-                max(linkish, default=math.nan),  # no link at all is not a link that looks like text
-                link_chars / max(1, span_chars),
-                hrefs.count("platform"),
-                hrefs.count("giving"),
-                min(facts[0], 20),
-                min(facts[1], 3),
-                min(facts[2], 5),
-                min(facts[3], 40),
-                span_chars / max(1, F.chars_under(page, parent)),
-                page.cum_chars[page.blocks[b0].p0] / sh.total,
-                min(c.depth, 40) / 10,
-                chrome,
-                int(span.window),
-                min(span.before, 10) / 10,
-                min(span.after, 10) / 10,
-                outside,
-                float(weighted / weight) - outside,
-                min(units_after, 20) / 10,
-                int(units_after == 0),
-                widget_tokens,
-                widget_chain,
-            ),
+            math.log1p(span_chars),
+            min(b1 - b0, 60) / 10,
+            max(scores),
+            float(weighted / weight),
+            min(scores),
+            (sh.cum_high_chars[b1] - sh.cum_high_chars[b0]) / weight,
+            scores[0],
+            scores[-1],
+            max(linkish, default=math.nan),  # no link at all is not a link that looks like text
+            link_chars / max(1, span_chars),
+            hrefs.count("platform"),
+            hrefs.count("giving"),
+            min(facts[0], 20),
+            min(facts[1], 3),
+            min(facts[2], 5),
+            min(facts[3], 40),
+            span_chars / max(1, F.chars_under(page, parent)),
+            page.cum_chars[page.blocks[b0].p0] / sh.total,
+            min(c.depth, 40) / 10,
+            chrome,
+            int(span.window),
+            min(span.before, 10) / 10,
+            min(span.after, 10) / 10,
+            outside,
+            float(weighted / weight) - outside,
+            min(units_after, 20) / 10,
+            int(units_after == 0),
+            widget_tokens,
+            widget_chain,
         )
 
 

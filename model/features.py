@@ -21,7 +21,6 @@ from model.segment import HEADING_TAGS, Block, Context, Page
 
 TEXT_LIMIT = 600
 NEIGHBOUR_LIMIT = 160
-BOX_TEXT_LIMIT = 1500
 CHROME_TAGS = frozenset({"nav", "header", "footer", "aside", "form", "dialog"})
 CHROME_WORDS = frozenset(
     [

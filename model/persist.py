@@ -9,9 +9,12 @@ from pathlib import Path
 import sklearn
 import skops.io as sio
 
+from model import boxes
+from model import features as F
 from model.errors import ModelError
 from model.files import replaced_atomically
 from model.predict import HushModel
+from model.sequence import SEQUENCE_NUMERIC
 
 # Every type a Hush model file may hold; anything else means the file is not one of ours.
 EXPECTED_TYPES = frozenset(
@@ -110,4 +113,21 @@ def load(path: Path) -> HushModel:
             f"{path} was trained with scikit-learn {trained_with}, but {sklearn.__version__} is installed; "
             f"install scikit-learn=={trained_with} or retrain with 'hush train'"
         )
+    _check_columns(model, path)
     return model
+
+
+def _check_columns(model: HushModel, path: Path) -> None:
+    """Each stage must read the columns this version of Hush writes (a file from another may not)."""
+    expected = {
+        "block": (model.block_model, 3 + len(F.BLOCK_NUMERIC)),
+        "box": (model.box_model, len(boxes.BOX_NUMERIC)),
+        "sequence": (model.sequence_model, len(SEQUENCE_NUMERIC)),
+    }
+    for stage, (pipeline, columns) in expected.items():
+        found = getattr(pipeline, "n_features_in_", None)
+        if found != columns:
+            raise ModelError(
+                f"{path} was made by another version of Hush (its {stage} stage reads {found} columns, "
+                f"this version writes {columns}); retrain with 'hush train'"
+            )

@@ -103,17 +103,14 @@ class HushModel:
             block_scores = self.block_model.predict_proba(rows)[:, 1]
         t2 = time.perf_counter()
         spans = boxes.candidates(page, block_scores)
-        if box_scorer is not None:  # the box pipeline reads only the numbers
-            box_numbers = boxes.numbers(page, spans, block_scores)
-        else:
-            box_rows = boxes.rows(page, spans, block_scores)
+        box_numbers = boxes.numbers(page, spans, block_scores)
         t3 = time.perf_counter()
         box_scores = np.zeros(n)
         if spans:
             if box_scorer is not None:
-                span_scores = box_scorer.scores(box_numbers, first=boxes.BOX_TOKENS + 1)
+                span_scores = box_scorer.scores(box_numbers, first=0)
             else:
-                span_scores = self.box_model.predict_proba(box_rows)[:, 1]
+                span_scores = self.box_model.predict_proba(box_numbers)[:, 1]
             box_scores = boxes.spread(n, spans, span_scores)
         t4 = time.perf_counter()
         sequence_numbers = sequence.numbers(page, block_scores, box_scores)

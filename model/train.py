@@ -23,8 +23,9 @@ import hashlib
 import multiprocessing
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -163,50 +164,57 @@ def fit_models(
     subsets: list[list[int]],
     progress: Progress,
     step: str,
-    workers: int = 1,
+    pool: ProcessPoolExecutor | None = None,
 ) -> list[Pipeline | None]:
-    """``fit`` on each subset of pages. Each fit runs on one thread, so the models are the same whether
-    they are fitted one after another or, on a large corpus, in up to ``workers`` processes (started
-    afresh: the calling script must guard its entry point with ``if __name__ == "__main__"``)."""
-    workers = min(len(subsets), workers)
-    if workers < 2 or sum(len(s[1]) for s in samples) < PARALLEL_MIN_ROWS:
+    """``fit`` on each subset of pages: one after another, or in the worker processes of ``pool``
+    (see :func:`worker_pool`). Each fit runs on one thread, so the models are the same either way."""
+    if pool is None:
         models = []
         for k, idx in enumerate(subsets):
             progress(step, k, len(subsets))
             models.append(fit(samples, idx))
         progress(step, len(subsets), len(subsets))
         return models
-    context = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads
-    with ProcessPoolExecutor(workers, context, _worker_start, (fit, samples)) as pool:
-        # The largest fits first, so that no large one is left running alone at the end.
-        order = sorted(range(len(subsets)), key=lambda k: -len(subsets[k]))
-        futures = {k: pool.submit(_worker_fit, subsets[k]) for k in order}
-        progress(step, 0, len(subsets))
-        for done, _ in enumerate(as_completed(futures.values()), 1):
-            progress(step, done, len(subsets))
-        return [futures[k].result() for k in range(len(subsets))]
+    # The largest fits first, so that no large one is left running alone at the end. Each task carries
+    # its pages' samples (pickled beside the main thread), so the workers need nothing up front.
+    order = sorted(range(len(subsets)), key=lambda k: -len(subsets[k]))
+    futures = {k: pool.submit(_fit_in_worker, fit, [samples[i] for i in subsets[k]]) for k in order}
+    progress(step, 0, len(subsets))
+    for done, _ in enumerate(as_completed(futures.values()), 1):
+        progress(step, done, len(subsets))
+    return [futures[k].result() for k in range(len(subsets))]
 
 
-_worker_job: tuple[Fit, list[Samples]] | None = None
-
-
-def _worker_start(fit: Fit, samples: list[Samples]) -> None:
-    global _worker_job
-    _worker_job = (fit, samples)
-
-
-def _worker_fit(idx: list[int]) -> Pipeline | None:
-    assert _worker_job is not None
-    fit, samples = _worker_job
+def _fit_in_worker(fit: Fit, samples: list[Samples]) -> Pipeline | None:
     with threadpool_limits(limits=1):
-        return fit(samples, idx)
+        return fit(samples, list(range(len(samples))))
+
+
+def _started() -> None:
+    """A task that does nothing: submitted once per worker, it starts the processes."""
+
+
+@contextmanager
+def worker_pool(workers: int, rows: int) -> Iterator[ProcessPoolExecutor | None]:
+    """Up to ``workers`` processes for the fits when the corpus is large enough for them to pay (``rows``
+    blocks at least PARALLEL_MIN_ROWS), else None. They are started afresh (no fork of a process that
+    may hold threads: the calling script must guard its entry point with ``if __name__ == "__main__"``)
+    and at once, so that they are ready when the first fit is."""
+    if workers < 2 or rows < PARALLEL_MIN_ROWS:
+        yield None
+        return
+    workers = min(workers, MAX_FOLDS + 1)  # never more fits at once than that
+    with ProcessPoolExecutor(workers, multiprocessing.get_context("spawn")) as pool:
+        for _ in range(workers):
+            pool.submit(_started)
+        yield pool
 
 
 def box_stage(data: Dataset, block_scores: list[np.ndarray], progress: Progress, step: str) -> BoxStage:
     spans, rows = [], []
     for i, (p, s) in enumerate(zip(data.pages, block_scores, strict=True), 1):
         spans.append(boxes.candidates(p.page, s))
-        rows.append(boxes.rows(p.page, spans[-1], s))
+        rows.append(boxes.numbers(p.page, spans[-1], s))
         progress(step, i, len(data.pages))
     return BoxStage(spans, rows)
 
@@ -283,7 +291,7 @@ def cross_validate(
     folds: list[tuple[list[int], list[int]]],
     block_models: list[Pipeline],
     progress: Progress,
-    workers: int = 1,
+    pool: ProcessPoolExecutor | None = None,
 ) -> tuple[OutOfFold, Pipeline | None, Pipeline]:
     """Out-of-fold scores of the three stages, given the block model fitted for each fold; and the box
     and sequence models fitted on all pages from the same out-of-fold scores (each fitted with its fold
@@ -296,9 +304,7 @@ def cross_validate(
     everything = list(range(len(data.pages)))
     step = "fitting the box model: cross-validation folds and all pages"
     subsets = [train for train, _ in folds] + [everything]
-    *fold_models, box_model = fit_models(
-        fit_boxes, box_samples(data, stage), subsets, progress, step, workers
-    )
+    *fold_models, box_model = fit_models(fit_boxes, box_samples(data, stage), subsets, progress, step, pool)
     box_oof = [np.zeros(len(p.page.blocks)) for p in data.pages]
     for model, (_, test) in zip(fold_models, folds, strict=True):
         for i, scores in zip(test, _predict_each(model, [stage.rows[i] for i in test]), strict=True):
@@ -306,7 +312,7 @@ def cross_validate(
     step = "fitting the sequence model: cross-validation folds and all pages"
     rows = sequence_rows(data, block_oof, box_oof)
     samples = sequence_samples(data, rows)
-    *fold_models, sequence_model = fit_models(fit_sequence, samples, subsets, progress, step, workers)
+    *fold_models, sequence_model = fit_models(fit_sequence, samples, subsets, progress, step, pool)
     sequence_oof = [np.zeros(len(p.page.blocks)) for p in data.pages]
     for model, (_, test) in zip(fold_models, folds, strict=True):
         for i, scores in zip(test, _predict_each(model, [rows[i] for i in test]), strict=True):
@@ -461,22 +467,24 @@ def train(
         started = time.perf_counter()
         base, held = heldout.split(pages)
         training = base + own
-        data = build_dataset(training, [False] * len(base) + [True] * len(own), own_weight, say)
-        folds = site_folds(data)
-        everything = list(range(len(training)))
-        # The fold models and the final one are fitted together (in parallel when that pays).
-        step = "fitting the block model: cross-validation folds and all pages"
-        subsets = [train for train, _ in folds] + [everything]
-        *fold_models, block_model = fit_models(fit_blocks, block_samples(data), subsets, say, step, workers)
-        chosen_on, idx = threshold_pages(data)
-        if folds:
-            oof, box_model, sequence_model = cross_validate(data, folds, fold_models, say, workers)
-            threshold = choose_thresholds(data, oof, idx)
-            report, per_page = cv_report(data, oof, threshold)
-        else:
-            oof = None
-            threshold, report, per_page = DEFAULT_THRESHOLD, {}, {}
-            box_model, sequence_model = fit_in_sample(data, block_model, say)
+        rows = sum(len(p.page.blocks) for p in training)
+        with worker_pool(workers, rows) as pool:
+            data = build_dataset(training, [False] * len(base) + [True] * len(own), own_weight, say)
+            folds = site_folds(data)
+            everything = list(range(len(training)))
+            # The fold models and the final one are fitted together (in parallel when that pays).
+            step = "fitting the block model: cross-validation folds and all pages"
+            subsets = [train for train, _ in folds] + [everything]
+            *fold_models, block_model = fit_models(fit_blocks, block_samples(data), subsets, say, step, pool)
+            chosen_on, idx = threshold_pages(data)
+            if folds:
+                oof, box_model, sequence_model = cross_validate(data, folds, fold_models, say, pool)
+                threshold = choose_thresholds(data, oof, idx)
+                report, per_page = cv_report(data, oof, threshold)
+            else:
+                oof = None
+                threshold, report, per_page = DEFAULT_THRESHOLD, {}, {}
+                box_model, sequence_model = fit_in_sample(data, block_model, say)
         if box_model is None:
             raise TrainingError(
                 "the pages hold no appeal box with more than one block: add more labelled pages"
@@ -513,7 +521,9 @@ def train(
 
 
 def _params_digest(models: tuple[Pipeline, ...], corpus: str) -> str:
+    """The corpus, the columns each stage reads and every fitted number."""
     h = hashlib.sha256(corpus.encode())
+    h.update(repr((F.BLOCK_NUMERIC, boxes.BOX_NUMERIC, sequence.SEQUENCE_NUMERIC)).encode())
     for model in models:
         for array in fitted_arrays(model):
             h.update(np.ascontiguousarray(array).tobytes())

@@ -170,12 +170,9 @@ def test_the_fast_path_gives_the_pipelines_matrices_and_scores(model):
         assert np.array_equal(scores, model.block_model.predict_proba(rows)[:, 1])
         spans = boxes.candidates(page, scores)
         if spans:
-            box_rows = boxes.rows(page, spans, scores)
             box_numbers = boxes.numbers(page, spans, scores)
-            # A span without links has no link score (NaN), in both.
-            assert np.array_equal(box_numbers, box_rows[:, 2:].astype(np.float64), equal_nan=True)
-            expected = model.box_model.predict_proba(box_rows)[:, 1]
-            assert np.array_equal(box.scores(box_numbers, 2), expected)
+            expected = model.box_model.predict_proba(box_numbers)[:, 1]
+            assert np.array_equal(box.scores(box_numbers, 0), expected)
             box_scores = boxes.spread(len(page.blocks), spans, expected)
         else:
             box_scores = np.zeros(len(page.blocks))

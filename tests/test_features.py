@@ -23,7 +23,7 @@ def rows_for(html: str) -> tuple[np.ndarray, np.ndarray]:
     page = segment(parse(html), with_labels=False)
     rows = block_rows(page)
     scores = np.linspace(0.1, 0.9, len(page.blocks))
-    return rows, boxes.rows(page, boxes.candidates(page, scores), scores)
+    return rows, boxes.numbers(page, boxes.candidates(page, scores), scores)
 
 
 def test_rows_do_not_change_when_labels_are_removed_or_ids_change():

@@ -91,6 +91,14 @@ def test_a_model_from_before_the_sequence_stage(tmp_path, shipped):
         load_model(old)
 
 
+def test_a_model_whose_stages_read_other_columns(tmp_path, shipped):
+    other = tmp_path / "other-columns.skops"
+    stages = (shipped.block_model, shipped.sequence_model, shipped.sequence_model)  # a box stage of 8
+    save(HushModel(*stages, shipped.metadata), other)
+    with pytest.raises(ModelError, match="another version of Hush .*box stage reads 8 columns"):
+        load_model(other)
+
+
 def test_saving_leaves_no_temporary_file(tmp_path, shipped):
     save(shipped, tmp_path / "m.skops")
     assert [p.name for p in tmp_path.iterdir()] == ["m.skops"]
