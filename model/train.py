@@ -119,12 +119,13 @@ def build_dataset(
 Samples = tuple[np.ndarray, np.ndarray, np.ndarray]  # one page's usable rows, targets, weights
 
 
-def block_samples(data: Dataset) -> list[Samples]:
-    """Per page: the rows of its usable blocks, their targets and their sample weights."""
+def block_samples(data: Dataset, rows: list[np.ndarray]) -> list[Samples]:
+    """Per page: the given rows of its usable blocks (block rows, or sequence rows), their targets and
+    their sample weights."""
     out = []
-    for p, rows, weight in zip(data.pages, data.rows, data.weights, strict=True):
+    for p, page_rows, weight in zip(data.pages, rows, data.weights, strict=True):
         target, usable = block_targets(p)
-        out.append((rows[usable], target[usable], np.full(int(usable.sum()), weight)))
+        out.append((page_rows[usable], target[usable], np.full(int(usable.sum()), weight)))
     return out
 
 
@@ -137,12 +138,20 @@ def box_samples(data: Dataset, stage: BoxStage) -> list[Samples]:
     return out
 
 
-def fit_blocks(samples: list[Samples], idx: list[int]) -> Pipeline:
-    """Fit the block model on the usable blocks of some pages."""
-    model = block_pipeline()
+def _fit(model: Pipeline, samples: list[Samples], idx: list[int]) -> Pipeline:
     X, y, w = (np.concatenate([samples[i][k] for i in idx]) for k in range(3))
     model.fit(X, y, classify__sample_weight=w)
     return model
+
+
+def fit_blocks(samples: list[Samples], idx: list[int]) -> Pipeline:
+    """Fit the block model on the usable blocks of some pages."""
+    return _fit(block_pipeline(), samples, idx)
+
+
+def fit_sequence(samples: list[Samples], idx: list[int]) -> Pipeline:
+    """Fit the sequence model on the usable blocks of some pages."""
+    return _fit(sequence_pipeline(), samples, idx)
 
 
 def fit_boxes(samples: list[Samples], idx: list[int]) -> Pipeline | None:
@@ -269,23 +278,6 @@ def sequence_rows(
     ]
 
 
-def sequence_samples(data: Dataset, rows: list[np.ndarray]) -> list[Samples]:
-    """Per page: the sequence rows of its usable blocks, their targets and their sample weights."""
-    out = []
-    for p, page_rows, weight in zip(data.pages, rows, data.weights, strict=True):
-        target, usable = block_targets(p)
-        out.append((page_rows[usable], target[usable], np.full(int(usable.sum()), weight)))
-    return out
-
-
-def fit_sequence(samples: list[Samples], idx: list[int]) -> Pipeline:
-    """Fit the sequence model on the usable blocks of some pages."""
-    model = sequence_pipeline()
-    X, y, w = (np.concatenate([samples[i][k] for i in idx]) for k in range(3))
-    model.fit(X, y, classify__sample_weight=w)
-    return model
-
-
 def cross_validate(
     data: Dataset,
     folds: list[tuple[list[int], list[int]]],
@@ -311,7 +303,7 @@ def cross_validate(
             box_oof[i] = boxes.spread(len(data.pages[i].page.blocks), stage.spans[i], scores)
     step = "fitting the sequence model: cross-validation folds and all pages"
     rows = sequence_rows(data, block_oof, box_oof)
-    samples = sequence_samples(data, rows)
+    samples = block_samples(data, rows)
     *fold_models, sequence_model = fit_models(fit_sequence, samples, subsets, progress, step, pool)
     sequence_oof = [np.zeros(len(p.page.blocks)) for p in data.pages]
     for model, (_, test) in zip(fold_models, folds, strict=True):
@@ -334,7 +326,7 @@ def fit_in_sample(
         boxes.spread(len(p.page.blocks), spans, _predict(box_model, rows))
         for p, spans, rows in zip(data.pages, stage.spans, stage.rows, strict=True)
     ]
-    sequence_model = fit_sequence(sequence_samples(data, sequence_rows(data, scores, box_scores)), everything)
+    sequence_model = fit_sequence(block_samples(data, sequence_rows(data, scores, box_scores)), everything)
     progress("fitting the box and sequence models on all pages", 1, 1)
     return box_model, sequence_model
 
@@ -475,7 +467,9 @@ def train(
             # The fold models and the final one are fitted together (in parallel when that pays).
             step = "fitting the block model: cross-validation folds and all pages"
             subsets = [train for train, _ in folds] + [everything]
-            *fold_models, block_model = fit_models(fit_blocks, block_samples(data), subsets, say, step, pool)
+            *fold_models, block_model = fit_models(
+                fit_blocks, block_samples(data, data.rows), subsets, say, step, pool
+            )
             chosen_on, idx = threshold_pages(data)
             if folds:
                 oof, box_model, sequence_model = cross_validate(data, folds, fold_models, say, pool)
