@@ -238,8 +238,32 @@ def _predict_each(model: Pipeline | None, rows: list[np.ndarray]) -> list[np.nda
     """``_predict`` on several pages' rows in one call (far fewer pipeline calls), split back by page."""
     if not rows:
         return []
-    scores = _predict(model, np.concatenate(rows))
+    with threadpool_limits(limits=1):
+        scores = _predict(model, np.concatenate(rows))
     return np.split(scores, np.cumsum([len(r) for r in rows])[:-1])
+
+
+def out_of_fold(
+    models: list[Pipeline | None],
+    folds: list[tuple[list[int], list[int]]],
+    rows: list[np.ndarray],
+    pool: ProcessPoolExecutor | None = None,
+) -> list[np.ndarray]:
+    """Per page: the scores of its rows by the model of the fold that left the page out (the folds
+    scored in the worker processes of ``pool`` when there is one)."""
+    tests = [[rows[i] for i in test] for _, test in folds]
+    if pool is None:
+        scored = [_predict_each(model, pages) for model, pages in zip(models, tests, strict=True)]
+    else:
+        futures = [
+            pool.submit(_predict_each, model, pages) for model, pages in zip(models, tests, strict=True)
+        ]
+        scored = [f.result() for f in futures]
+    out = [np.zeros(len(r)) for r in rows]
+    for (_, test), scores in zip(folds, scored, strict=True):
+        for i, page_scores in zip(test, scores, strict=True):
+            out[i] = page_scores
+    return out
 
 
 @dataclass
@@ -288,27 +312,22 @@ def cross_validate(
     """Out-of-fold scores of the three stages, given the block model fitted for each fold; and the box
     and sequence models fitted on all pages from the same out-of-fold scores (each fitted with its fold
     models, in parallel when that pays)."""
-    block_oof = [np.zeros(len(p.page.blocks)) for p in data.pages]
-    for model, (_, test) in zip(block_models, folds, strict=True):
-        for i, scores in zip(test, _predict_each(model, [data.rows[i] for i in test]), strict=True):
-            block_oof[i] = scores
+    block_oof = out_of_fold(block_models, folds, data.rows, pool)
     stage = box_stage(data, block_oof, progress, "cross-validation: candidate boxes")
     everything = list(range(len(data.pages)))
     step = "fitting the box model: cross-validation folds and all pages"
     subsets = [train for train, _ in folds] + [everything]
     *fold_models, box_model = fit_models(fit_boxes, box_samples(data, stage), subsets, progress, step, pool)
-    box_oof = [np.zeros(len(p.page.blocks)) for p in data.pages]
-    for model, (_, test) in zip(fold_models, folds, strict=True):
-        for i, scores in zip(test, _predict_each(model, [stage.rows[i] for i in test]), strict=True):
-            box_oof[i] = boxes.spread(len(data.pages[i].page.blocks), stage.spans[i], scores)
+    span_oof = out_of_fold(fold_models, folds, stage.rows, pool)
+    box_oof = [
+        boxes.spread(len(p.page.blocks), spans, scores)
+        for p, spans, scores in zip(data.pages, stage.spans, span_oof, strict=True)
+    ]
     step = "fitting the sequence model: cross-validation folds and all pages"
     rows = sequence_rows(data, block_oof, box_oof)
     samples = block_samples(data, rows)
     *fold_models, sequence_model = fit_models(fit_sequence, samples, subsets, progress, step, pool)
-    sequence_oof = [np.zeros(len(p.page.blocks)) for p in data.pages]
-    for model, (_, test) in zip(fold_models, folds, strict=True):
-        for i, scores in zip(test, _predict_each(model, [rows[i] for i in test]), strict=True):
-            sequence_oof[i] = scores
+    sequence_oof = out_of_fold(fold_models, folds, rows, pool)
     return OutOfFold(block_oof, box_oof, sequence_oof, stage), box_model, sequence_model
 
 
