@@ -5,15 +5,17 @@ The steps, in order:
 0. set aside the held-out sites of the training folders (:mod:`model.heldout`); the user's own pages
    (``hush train --with``) all take part and weigh ``own_weight`` times as much as a page of the folders;
 1. segment the labelled pages; a block is appeal when most of its labelled text is;
-2. cross-validate the block model with folds grouped by site, keeping its out-of-fold scores (the fold
-   models and the block model on all pages are fitted together, in worker processes on a large corpus);
+2. cross-validate the block model with folds grouped by site, keeping its out-of-fold scores (the folds,
+   on every page's text hashed once, and the block model on all pages are fitted together, in worker
+   processes on a large corpus: :func:`block_stage`);
 3. describe every candidate span (element boxes, windows of siblings) by those scores and its own text,
    markup and links, and cross-validate the box model the same way (its fold models and the one on all
    pages, fitted together on those out-of-fold block scores);
 4. read each block's and its neighbours' out-of-fold block and box scores (:mod:`model.sequence`) and
    cross-validate the sequence model the same way;
 5. pick the block, box and sequence thresholds on the out-of-fold scores for high precision (a block is
-   hidden when any of its three scores passes its threshold), on the real pages when there are enough;
+   hidden when any of its three scores passes its threshold), on the real pages and the hard negatives
+   when there are enough real pages;
 6. score the held-out pages and record the metadata.
 """
 
@@ -36,7 +38,7 @@ from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from model import boxes, heldout, sequence
+from model import block_folds, boxes, heldout, sequence
 from model import features as F
 from model.compare import page_counts
 from model.labelled import LabelledPage, corpus_digest
@@ -302,17 +304,58 @@ def sequence_rows(
     ]
 
 
+def block_stage(
+    data: Dataset,
+    folds: list[tuple[list[int], list[int]]],
+    progress: Progress,
+    pool: ProcessPoolExecutor | None = None,
+) -> tuple[Pipeline, list[np.ndarray]]:
+    """The block model on all pages and the out-of-fold block scores of every page (zeros without
+    folds), fitted together: in the worker processes of ``pool`` when there is one, the model on all
+    pages first, while every page's text is hashed once for the folds (:mod:`model.block_folds`)."""
+    step = "fitting the block model: cross-validation folds and all pages"
+    samples = block_samples(data, data.rows)
+    everything = list(range(len(data.pages)))
+    if pool is not None:
+        final = pool.submit(_fit_in_worker, fit_blocks, samples)
+    pages = [block_folds.hashed(rows) for rows in data.rows] if folds else []
+    usable = [block_targets(p)[1] for p in data.pages]
+    tasks = []
+    for train, test in folds:
+        training = [
+            (pages[i][0][usable[i]], pages[i][1][usable[i]], samples[i][1], samples[i][2]) for i in train
+        ]
+        tasks.append((training, [pages[i] for i in test]))
+    progress(step, 0, len(folds) + 1)
+    if pool is None:
+        scored = []
+        for k, task in enumerate(tasks, 1):
+            scored.append(block_folds.fold_scores(*task))
+            progress(step, k, len(folds) + 1)
+        model = fit_blocks(samples, everything)
+    else:
+        futures = [pool.submit(block_folds.fold_scores, *task) for task in tasks]
+        for done, _ in enumerate(as_completed([final, *futures]), 1):
+            progress(step, done, len(folds) + 1)
+        scored, model = [f.result() for f in futures], final.result()
+    progress(step, len(folds) + 1, len(folds) + 1)
+    oof = [np.zeros(len(p.page.blocks)) for p in data.pages]
+    for (_, test), scores in zip(folds, scored, strict=True):
+        for i, page_scores in zip(test, scores, strict=True):
+            oof[i] = page_scores
+    return model, oof
+
+
 def cross_validate(
     data: Dataset,
     folds: list[tuple[list[int], list[int]]],
-    block_models: list[Pipeline],
+    block_oof: list[np.ndarray],
     progress: Progress,
     pool: ProcessPoolExecutor | None = None,
 ) -> tuple[OutOfFold, Pipeline | None, Pipeline]:
-    """Out-of-fold scores of the three stages, given the block model fitted for each fold; and the box
-    and sequence models fitted on all pages from the same out-of-fold scores (each fitted with its fold
-    models, in parallel when that pays)."""
-    block_oof = out_of_fold(block_models, folds, data.rows, pool)
+    """Out-of-fold scores of the three stages, given the block stage's; and the box and sequence models
+    fitted on all pages from the same out-of-fold scores (each fitted with its fold models, in parallel
+    when that pays)."""
     stage = box_stage(data, block_oof, progress, "cross-validation: candidate boxes")
     everything = list(range(len(data.pages)))
     step = "fitting the box model: cross-validation folds and all pages"
@@ -482,16 +525,10 @@ def train(
         with worker_pool(workers, rows) as pool:
             data = build_dataset(training, [False] * len(base) + [True] * len(own), own_weight, say)
             folds = site_folds(data)
-            everything = list(range(len(training)))
-            # The fold models and the final one are fitted together (in parallel when that pays).
-            step = "fitting the block model: cross-validation folds and all pages"
-            subsets = [train for train, _ in folds] + [everything]
-            *fold_models, block_model = fit_models(
-                fit_blocks, block_samples(data, data.rows), subsets, say, step, pool
-            )
+            block_model, block_oof = block_stage(data, folds, say, pool)
             chosen_on, idx = threshold_pages(data)
             if folds:
-                oof, box_model, sequence_model = cross_validate(data, folds, fold_models, say, pool)
+                oof, box_model, sequence_model = cross_validate(data, folds, block_oof, say, pool)
                 threshold = choose_thresholds(data, oof, idx)
                 report, per_page = cv_report(data, oof, threshold)
             else:
