@@ -99,7 +99,8 @@ class BlockScorer:
 
 
 class BoxScorer:
-    """The box pipeline (scaled numbers, then gradient-boosted trees), applied to the numeric columns."""
+    """A tree stage's pipeline (scaled numbers, then gradient-boosted trees: the box and the sequence
+    stages), applied to its numeric columns."""
 
     def __init__(self, pipeline: Pipeline, scaler: StandardScaler, cols: list[int]) -> None:
         self.pipeline = pipeline
