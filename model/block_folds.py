@@ -23,27 +23,31 @@ Hashed = tuple[sp.csr_matrix, np.ndarray]  # one page's rows: hashed text column
 Training = tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray]  # usable rows, targets, weights
 
 
-def _parts() -> tuple[list[tuple[HashedText, int]], StandardScaler]:
-    """The block pipeline's hashers (text columns, in its order) and its scaler (last)."""
+def _parts() -> tuple[list[tuple[HashedText, int]], StandardScaler, list[int]]:
+    """The block pipeline's hashers (text columns, in its order), its scaler (last) and the scaler's
+    columns."""
     steps = block_pipeline().named_steps["columns"].transformers
     *texts, (_, scaler, numbers) = steps
     if not isinstance(scaler, StandardScaler) or numbers != list(range(3, 3 + len(F.BLOCK_NUMERIC))):
         raise TypeError("the block pipeline is not hashed texts followed by scaled numbers")
-    return [(HashedText(vec), column) for _, vec, column in texts], scaler
+    return [(HashedText(vec), column) for _, vec, column in texts], scaler, numbers
 
 
-def hashed(rows: np.ndarray) -> Hashed:
-    """One page's block rows as the block pipeline's text matrix and its numbers."""
-    hashers, _ = _parts()
-    n = len(rows)
-    texts = sp.hstack([h.transform([str(v) for v in rows[:, c]]) for h, c in hashers], format="csr")
-    return texts.reshape((n, texts.shape[1])), np.array(rows[:, 3:], dtype=np.float64).reshape(n, -1)
+def hashed(pages: list[np.ndarray]) -> list[Hashed]:
+    """Each page's block rows as the block pipeline's text matrix and its numbers."""
+    hashers, _, numbers = _parts()
+    out = []
+    for rows in pages:
+        n = len(rows)
+        texts = sp.hstack([h.transform([str(v) for v in rows[:, c]]) for h, c in hashers], format="csr")
+        out.append((texts.reshape((n, texts.shape[1])), np.array(rows[:, numbers], dtype=np.float64)))
+    return out
 
 
 def fold_scores(training: list[Training], left_out: list[Hashed]) -> list[np.ndarray]:
     """Fit the scaler and the regression of a block pipeline on the training pages' rows and score the
     pages left out, page by page."""
-    _, scaler = _parts()
+    _, scaler, _ = _parts()
     classifier = block_pipeline().named_steps["classify"]
     with threadpool_limits(limits=1):
         texts = sp.vstack([t[0] for t in training], format="csr")

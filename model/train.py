@@ -158,12 +158,9 @@ def fit_sequence(samples: list[Samples], idx: list[int]) -> Pipeline:
 
 def fit_boxes(samples: list[Samples], idx: list[int]) -> Pipeline | None:
     """Fit the box model on the usable spans of some pages (None when they hold only one class)."""
-    X, y, w = (np.concatenate([samples[i][k] for i in idx]) for k in range(3))
-    if len(set(y.tolist())) < 2:
+    if len({bool(v) for i in idx for v in samples[i][1]}) < 2:
         return None
-    model = box_pipeline()
-    model.fit(X, y, classify__sample_weight=w)
-    return model
+    return _fit(box_pipeline(), samples, idx)
 
 
 Fit = Callable[[list[Samples], list[int]], Pipeline | None]
@@ -261,7 +258,14 @@ def out_of_fold(
             pool.submit(_predict_each, model, pages) for model, pages in zip(models, tests, strict=True)
         ]
         scored = [f.result() for f in futures]
-    out = [np.zeros(len(r)) for r in rows]
+    return _by_page(folds, scored, [len(r) for r in rows])
+
+
+def _by_page(
+    folds: list[tuple[list[int], list[int]]], scored: list[list[np.ndarray]], sizes: list[int]
+) -> list[np.ndarray]:
+    """Each fold's scores of its left-out pages, put back in page order (zeros for a page in no fold)."""
+    out = [np.zeros(n) for n in sizes]
     for (_, test), scores in zip(folds, scored, strict=True):
         for i, page_scores in zip(test, scores, strict=True):
             out[i] = page_scores
@@ -318,7 +322,7 @@ def block_stage(
     everything = list(range(len(data.pages)))
     if pool is not None:
         final = pool.submit(_fit_in_worker, fit_blocks, samples)
-    pages = [block_folds.hashed(rows) for rows in data.rows] if folds else []
+    pages = block_folds.hashed(data.rows) if folds else []
     usable = [block_targets(p)[1] for p in data.pages]
     tasks = []
     for train, test in folds:
@@ -339,11 +343,7 @@ def block_stage(
             progress(step, done, len(folds) + 1)
         scored, model = [f.result() for f in futures], final.result()
     progress(step, len(folds) + 1, len(folds) + 1)
-    oof = [np.zeros(len(p.page.blocks)) for p in data.pages]
-    for (_, test), scores in zip(folds, scored, strict=True):
-        for i, page_scores in zip(test, scores, strict=True):
-            oof[i] = page_scores
-    return model, oof
+    return model, _by_page(folds, scored, [len(p.page.blocks) for p in data.pages])
 
 
 def cross_validate(
@@ -504,9 +504,9 @@ def train(
     own_weight: float = OWN_WEIGHT,
     workers: int = 1,
 ) -> TrainResult:
-    """Train both stages on the pages of the training folders (less the held-out sites) and the user's own
-    pages; returns the model with its cross-validated report and the held-out pages. ``workers`` > 1
-    fits the models in that many processes (see :func:`fit_models`)."""
+    """Train the three stages on the pages of the training folders (less the held-out sites) and the
+    user's own pages; returns the model with its cross-validated report and the held-out pages.
+    ``workers`` > 1 fits the models in that many processes (see :func:`worker_pool`)."""
     # One BLAS/OpenMP thread: parallel sums change the fitted numbers with the thread count, and the
     # shipped model must come out the same on every machine.
     with threadpool_limits(limits=1):

@@ -15,7 +15,7 @@ def test_a_fold_scores_its_left_out_pages_as_its_pipeline_would(tmp_path):
     pages, _ = load_pages([write_corpus(tmp_path / "corpus", {**SITES, **MORE_SITES}, per_site=2)])
     data = build_dataset(pages, [False] * len(pages), 10.0, lambda *a: None)
     samples = block_samples(data, data.rows)
-    hashed = [block_folds.hashed(rows) for rows in data.rows]
+    hashed = block_folds.hashed(data.rows)
     usable = [block_targets(p)[1] for p in data.pages]
     for train, test in site_folds(data)[:2]:
         training = [(hashed[i][0][usable[i]], hashed[i][1][usable[i]], *samples[i][1:]) for i in train]
