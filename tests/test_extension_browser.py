@@ -424,6 +424,13 @@ def test_appeal_collapses_and_article_stays(hush, page, site):
     )
     # The toolbar badge counts the collapsed blocks.
     assert hush.badge(hush.tab_id(page)) == str(hidden.count())
+    # Every block got an id, but the ids live in the content script: the page carries one only where a
+    # block was collapsed.
+    assert stats["perf"]["stamped"] > 10 * hidden.count()
+    assert page.evaluate(
+        "() => Array.from(document.querySelectorAll('[data-hush-id]'))"
+        ".every((el) => el.hasAttribute('data-hush-hidden'))"
+    )
 
 
 def test_show_reveals_the_block(hush, page, site):
