@@ -19,6 +19,7 @@ from model.parse import parse
 from model.segment import Page, segment
 
 SHIPPED_MODEL = Path(__file__).resolve().parent / "shipped" / "hush-model.skops"
+NO_THRESHOLD = 1.01  # above any score: that rule never hides a block
 
 
 @dataclass
@@ -64,6 +65,8 @@ class HushModel:
         self.block_threshold = float(metadata["threshold"]["block"])
         self.box_threshold = float(metadata["threshold"]["box"])
         self.sequence_threshold = float(metadata["threshold"]["sequence"])
+        # Files written before this rule have no such key: no block is hidden for its neighbours' sake.
+        self.neighbour_threshold = float(metadata["threshold"].get("neighbour", NO_THRESHOLD))
         self._scorers: tuple | None = None
 
     @property
@@ -129,6 +132,7 @@ class HushModel:
             | (box_scores >= self.box_threshold)
             | (sequence_scores >= self.sequence_threshold)
         )
+        appeal = sequence.spread(appeal, sequence_scores, self.neighbour_threshold)
         return Scored(page, block_scores, box_scores, sequence_scores, appeal)
 
     def classify_tree(

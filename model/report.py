@@ -59,11 +59,13 @@ def markdown(report: dict, per_page: dict[str, CharCounts], metadata: dict, comm
         "appeal characters; text labelled `other` is not scored. Decisions are the model's own (thresholds",
         "chosen on out-of-fold scores, those of the real pages and the hard negatives when training has",
         "enough real pages), applied block by block: a block is hidden when its block, box or sequence",
-        "score reaches its threshold.",
+        "score reaches its threshold, or when it stands next to a hidden block in reading order and its",
+        "sequence score reaches the neighbour threshold.",
         "",
         f"Produced by `{command}` with model `{metadata['version']}` "
         f"(thresholds: block {metadata['threshold']['block']}, box {metadata['threshold']['box']}, "
         f"sequence {metadata['threshold'].get('sequence', '-')}, "
+        f"neighbour {metadata['threshold'].get('neighbour', '-')}, "
         f"chosen on {metadata.get('threshold_pages', 'all')} pages; "
         f"scikit-learn {metadata['sklearn_version']}; {metadata['pages']} pages from "
         f"{', '.join(metadata['folders'])}).",

@@ -14,8 +14,9 @@ The steps, in order:
 4. read each block's and its neighbours' out-of-fold block and box scores (:mod:`model.sequence`) and
    cross-validate the sequence model the same way;
 5. pick the block, box and sequence thresholds on the out-of-fold scores for high precision (a block is
-   hidden when any of its three scores passes its threshold), on the real pages and the hard negatives
-   when there are enough real pages;
+   hidden when any of its three scores passes its threshold), then the neighbour threshold (a block next
+   to a hidden one is hidden too when its sequence score passes it), on the real pages and the hard
+   negatives when there are enough real pages;
 6. score the held-out pages and record the metadata.
 """
 
@@ -44,14 +45,14 @@ from model.compare import page_counts
 from model.labelled import LabelledPage, corpus_digest
 from model.metrics import CharCounts, block_counts, summary
 from model.pipeline import block_pipeline, box_pipeline, sequence_pipeline
-from model.predict import HushModel
+from model.predict import NO_THRESHOLD, HushModel
 
 TARGET_PRECISION = 0.97
 TARGET_MIN_RECALL = 0.5  # the precision target met by hiding next to nothing is no choice
 APPEAL_BOX_SHARE = 0.97  # an element box is appeal when this share of its labelled text is
 MAX_FOLDS = 5
 GRID = np.round(np.concatenate([np.arange(0.3, 0.9, 0.05), np.arange(0.9, 0.995, 0.01), [0.995, 0.998]]), 3)
-DEFAULT_THRESHOLD = {"block": 0.9, "box": 0.9, "sequence": 0.9}
+DEFAULT_THRESHOLD = {"block": 0.9, "box": 0.9, "sequence": 0.9, "neighbour": NO_THRESHOLD}
 OWN_WEIGHT = 10.0  # one of the user's pages counts as much as this many pages of the training folders
 MIN_REAL_PAGES = 30  # with this many pages captured from the web, thresholds are chosen on them
 # Below this many rows (blocks, or candidate spans), starting worker processes costs more than it saves.
@@ -282,11 +283,12 @@ class OutOfFold:
     stage: BoxStage  # the candidate spans described by the out-of-fold block scores
 
     def hidden(self, i: int, threshold: dict) -> np.ndarray:
-        return (
+        appeal = (
             (self.block[i] >= threshold["block"])
             | (self.box[i] >= threshold["box"])
             | (self.sequence[i] >= threshold["sequence"])
         )
+        return sequence.spread(appeal, self.sequence[i], threshold.get("neighbour", NO_THRESHOLD))
 
 
 def site_folds(data: Dataset) -> list[tuple[list[int], list[int]]]:
@@ -409,16 +411,28 @@ def threshold_pages(data: Dataset) -> tuple[str, list[int]]:
     return "all", list(range(len(data.pages)))
 
 
+def _choice_key(hidden_appeal: float, hidden_content: float, appeal: float, thresholds: float) -> tuple:
+    """How good a choice of thresholds is: recall if it reaches TARGET_PRECISION with at least
+    TARGET_MIN_RECALL, else F0.5; of equal scores, the highest thresholds (they hide least on pages
+    not seen)."""
+    seen = hidden_appeal + hidden_content
+    p = hidden_appeal / seen if seen else 0.0  # hiding nothing is no choice
+    r = hidden_appeal / appeal if appeal else 0.0
+    f05 = 1.25 * p * r / (0.25 * p + r) if p + r else 0.0
+    met = p >= TARGET_PRECISION and r >= TARGET_MIN_RECALL
+    return (float(met), r if met else f05, thresholds)
+
+
 def choose_thresholds(data: Dataset, oof: OutOfFold, idx: list[int]) -> dict:
-    """The thresholds with the best recall at TARGET_PRECISION (the best F0.5 if none reaches it with
-    at least TARGET_MIN_RECALL) on the pages ``idx``: a block is hidden when its block, box or sequence
-    score reaches its threshold."""
+    """The thresholds with the best ``_choice_key`` on the pages ``idx``: a block is hidden when its
+    block, box or sequence score reaches its threshold, or when it stands next to a hidden block and its
+    sequence score reaches the neighbour threshold (``sequence.spread``)."""
     a = np.concatenate([data.pages[i].appeal_chars for i in idx]).astype(float)
     k = np.concatenate([data.pages[i].content_chars for i in idx]).astype(float)
     s, x, q = (np.concatenate([scores[i] for i in idx]) for scores in (oof.block, oof.box, oof.sequence))
     # For each block and sequence threshold, every box threshold at once: the blocks not yet hidden,
     # taken in order of falling box score, add their characters as the box threshold comes down.
-    grid = np.array([*GRID, 1.01])  # 1.01: that score alone never hides a block
+    grid = np.array([*GRID, NO_THRESHOLD])
     order = np.argsort(-x, kind="stable")
     reached = np.searchsorted(-x[order], -grid, side="right")  # blocks with x >= each threshold
     best, best_key = dict(DEFAULT_THRESHOLD), (-1.0, -1.0, 0.0)
@@ -430,14 +444,27 @@ def choose_thresholds(data: Dataset, oof: OutOfFold, idx: list[int]) -> dict:
             ha = a[hidden].sum() + np.concatenate(([0.0], np.cumsum(a[order] * rest)))[reached]
             hk = k[hidden].sum() + np.concatenate(([0.0], np.cumsum(k[order] * rest)))[reached]
             for tx, h_a, h_k in zip(grid, ha, hk, strict=True):
-                p = h_a / (h_a + h_k) if h_a + h_k else 0.0  # hiding nothing is no choice
-                r = h_a / a.sum() if a.sum() else 0.0
-                f05 = 1.25 * p * r / (0.25 * p + r) if p + r else 0.0
-                met = p >= TARGET_PRECISION and r >= TARGET_MIN_RECALL
-                # Of equal scores, the highest thresholds: they hide least on pages not seen.
-                key = (float(met), r if met else f05, tb + tx + tq)
+                key = _choice_key(h_a, h_k, a.sum(), tb + tx + tq + NO_THRESHOLD)
                 if key > best_key:
-                    best, best_key = {"block": float(tb), "box": float(tx), "sequence": float(tq)}, key
+                    best_key = key
+                    best = {
+                        "block": float(tb),
+                        "box": float(tx),
+                        "sequence": float(tq),
+                        "neighbour": NO_THRESHOLD,
+                    }
+    # Then, the block and box thresholds kept, the sequence threshold again with the neighbour rule.
+    starts = np.cumsum([0, *(len(oof.block[i]) for i in idx[:-1])])
+    fixed = (s >= best["block"]) | (x >= best["box"])
+    for tq in grid:
+        alone = fixed | (q >= tq)
+        for tn in grid[grid < tq]:
+            hidden = sequence.spread(alone, q, tn, starts)
+            key = _choice_key(
+                a[hidden].sum(), k[hidden].sum(), a.sum(), best["block"] + best["box"] + tq + tn
+            )
+            if key > best_key:
+                best_key, best = key, {**best, "sequence": float(tq), "neighbour": float(tn)}
     return best
 
 
@@ -542,7 +569,7 @@ def train(
         digest = corpus_digest(training)
         models = (block_model, box_model, sequence_model)
         metadata = {
-            "version": f"hush-{_params_digest(models, digest)[:12]}",
+            "version": f"hush-{_params_digest(models, digest, threshold)[:12]}",
             "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "corpus_digest": digest,
             "folders": folders,
@@ -570,10 +597,11 @@ def train(
         return TrainResult(model, report, per_page, held, own)
 
 
-def _params_digest(models: tuple[Pipeline, ...], corpus: str) -> str:
-    """The corpus, the columns each stage reads and every fitted number."""
+def _params_digest(models: tuple[Pipeline, ...], corpus: str, threshold: dict) -> str:
+    """The corpus, the columns each stage reads, the thresholds and every fitted number."""
     h = hashlib.sha256(corpus.encode())
     h.update(repr((F.BLOCK_NUMERIC, boxes.BOX_NUMERIC, sequence.SEQUENCE_NUMERIC)).encode())
+    h.update(repr(sorted(threshold.items())).encode())
     for model in models:
         for array in fitted_arrays(model):
             h.update(np.ascontiguousarray(array).tobytes())

@@ -35,6 +35,16 @@ def test_every_appeal_character_of_the_boxed_seed_is_hidden(capsys):
     assert page["appeal_chars"] > 0 and page["hidden_appeal"] == page["appeal_chars"]
 
 
+def test_no_content_character_of_the_flat_evaluation_pages_is_hidden(capsys):
+    """corpus/flat-eval is never trained on: flat appeals with no link, and reports quoting other people's
+    appeals. Whatever the model misses there, it must not hide the reports."""
+    report = evaluate_json(capsys, ROOT / "corpus" / "flat-eval")
+    names = [Path(p["page"]).name for p in report["pages"]]
+    assert len(names) == 32 and sum(n.endswith("-thirdparty-flat.html") for n in names) == 12
+    assert [p["page"] for p in report["pages"] if p["hidden_content"]] == []
+    assert report["summary"]["hidden_chars"] > 0  # it does find some of the appeals
+
+
 def test_the_committed_model_is_what_hush_train_produces(tmp_path, monkeypatch):
     shipped = load_model()
     folders = [ROOT / f for f in shipped.metadata["folders"]]
