@@ -28,7 +28,7 @@ def _parts() -> tuple[list[tuple[HashedText, int]], StandardScaler, list[int]]:
     columns."""
     steps = block_pipeline().named_steps["columns"].transformers
     *texts, (_, scaler, numbers) = steps
-    if not isinstance(scaler, StandardScaler) or numbers != list(range(3, 3 + len(F.BLOCK_NUMERIC))):
+    if not isinstance(scaler, StandardScaler) or numbers != F.BLOCK_NUMBER_COLUMNS:
         raise TypeError("the block pipeline is not hashed texts followed by scaled numbers")
     return [(HashedText(vec), column) for _, vec, column in texts], scaler, numbers
 

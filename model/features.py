@@ -43,6 +43,7 @@ CHROME_WORDS = frozenset(
 
 # Column order of a block row; the pipeline's ColumnTransformer selects by these positions.
 BLOCK_TEXT, BLOCK_CONTEXT, BLOCK_TOKENS = 0, 1, 2
+BLOCK_FIRST_NUMBER = BLOCK_TOKENS + 1  # the BLOCK_NUMERIC columns follow the text columns
 BLOCK_NUMERIC = [
     "log_chars",
     "words",
@@ -64,6 +65,7 @@ BLOCK_NUMERIC = [
     "box_blocks",
     "box_share",
 ]
+BLOCK_NUMBER_COLUMNS = list(range(BLOCK_FIRST_NUMBER, BLOCK_FIRST_NUMBER + len(BLOCK_NUMERIC)))
 BOX_MAX_CHARS = 4000
 
 _HREF_SPLIT = re.compile(r"[^a-z0-9\u00c0-\u024f\u0400-\u04ff-]+")

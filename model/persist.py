@@ -120,7 +120,7 @@ def load(path: Path) -> HushModel:
 def _check_columns(model: HushModel, path: Path) -> None:
     """Each stage must read the columns this version of Hush writes (a file from another may not)."""
     expected = {
-        "block": (model.block_model, 3 + len(F.BLOCK_NUMERIC)),
+        "block": (model.block_model, F.BLOCK_FIRST_NUMBER + len(F.BLOCK_NUMERIC)),
         "box": (model.box_model, len(boxes.BOX_NUMERIC)),
         "sequence": (model.sequence_model, len(SEQUENCE_NUMERIC)),
     }

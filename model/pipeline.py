@@ -59,7 +59,7 @@ def _classifier(c: float) -> LogisticRegression:
 
 
 def block_pipeline() -> Pipeline:
-    numeric = list(range(3, 3 + len(F.BLOCK_NUMERIC)))
+    numeric = list(F.BLOCK_NUMBER_COLUMNS)
     columns = ColumnTransformer(
         [
             ("words", _words(17), F.BLOCK_TEXT),

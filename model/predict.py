@@ -99,7 +99,7 @@ class HushModel:
             cols = F.block_columns(page)
             numbers = np.array(cols.numbers, dtype=np.float64).reshape(n, len(F.BLOCK_NUMERIC))
             t1 = time.perf_counter()
-            block_scores = block_scorer.scores(cols.column, numbers, first=F.BLOCK_TOKENS + 1)
+            block_scores = block_scorer.scores(cols.column, numbers, first=F.BLOCK_FIRST_NUMBER)
         else:
             rows = F.block_rows(page)
             t1 = time.perf_counter()
