@@ -240,9 +240,19 @@ def _describe(page: Page, spans: list[Span], block_scores: np.ndarray) -> Iterat
         )
 
 
-def spread(n_blocks: int, spans: list[Span], scores: np.ndarray) -> np.ndarray:
-    """Per block: the highest score of a span holding it (0 where none does)."""
+def spread(
+    n_blocks: int,
+    spans: list[Span],
+    scores: np.ndarray,
+    block_scores: np.ndarray | None = None,
+    gate: float = 0.0,
+) -> np.ndarray:
+    """Per block: the highest score of a span holding it (0 where none does). With ``gate``, only the
+    spans holding a block whose block score reaches it count: a box of blocks the block model doubts
+    one and all (a help desk's contact box, a pricing page's testimonials) lends its score to none."""
     out = np.zeros(n_blocks)
     for span, s in zip(spans, scores, strict=True):
+        if gate > 0.0 and block_scores is not None and block_scores[span.b0 : span.b1].max() < gate:
+            continue
         np.maximum(out[span.b0 : span.b1], s, out=out[span.b0 : span.b1])
     return out

@@ -64,8 +64,9 @@ class HushModel:
         self.metadata = metadata
         self.block_threshold = float(metadata["threshold"]["block"])
         self.box_threshold = float(metadata["threshold"]["box"])
+        # Keys that files written before their rule lack: the rule is off.
+        self.box_gate = float(metadata["threshold"].get("box_gate", 0.0))
         self.sequence_threshold = float(metadata["threshold"]["sequence"])
-        # Files written before this rule have no such key: no block is hidden for its neighbours' sake.
         self.neighbour_threshold = float(metadata["threshold"].get("neighbour", NO_THRESHOLD))
         self._scorers: tuple | None = None
 
@@ -108,13 +109,14 @@ class HushModel:
         spans = boxes.candidates(page, block_scores)
         box_numbers = boxes.numbers(page, spans, block_scores)
         t3 = time.perf_counter()
-        box_scores = np.zeros(n)
+        box_scores = hiding_box_scores = np.zeros(n)
         if spans:
             if box_scorer is not None:
                 span_scores = box_scorer.scores(box_numbers, first=0)
             else:
                 span_scores = self.box_model.predict_proba(box_numbers)[:, 1]
             box_scores = boxes.spread(n, spans, span_scores)
+            hiding_box_scores = boxes.spread(n, spans, span_scores, block_scores, self.box_gate)
         t4 = time.perf_counter()
         sequence_numbers = sequence.numbers(page, block_scores, box_scores)
         t5 = time.perf_counter()
@@ -129,7 +131,7 @@ class HushModel:
             timings["predict"] = (t6 - t1) * 1000
         appeal = (
             (block_scores >= self.block_threshold)
-            | (box_scores >= self.box_threshold)
+            | (hiding_box_scores >= self.box_threshold)
             | (sequence_scores >= self.sequence_threshold)
         )
         appeal = sequence.spread(appeal, sequence_scores, self.neighbour_threshold)

@@ -59,11 +59,13 @@ def markdown(report: dict, per_page: dict[str, CharCounts], metadata: dict, comm
         "appeal characters; text labelled `other` is not scored. Decisions are the model's own (thresholds",
         "chosen on out-of-fold scores, those of the real pages and the hard negatives when training has",
         "enough real pages), applied block by block: a block is hidden when its block, box or sequence",
-        "score reaches its threshold, or when it stands next to a hidden block in reading order and its",
+        "score reaches its threshold (its box score counting only boxes holding a block whose block score",
+        "reaches the box gate), or when it stands next to a hidden block in reading order and its",
         "sequence score reaches the neighbour threshold.",
         "",
         f"Produced by `{command}` with model `{metadata['version']}` "
         f"(thresholds: block {metadata['threshold']['block']}, box {metadata['threshold']['box']}, "
+        f"box gate {metadata['threshold'].get('box_gate', '-')}, "
         f"sequence {metadata['threshold'].get('sequence', '-')}, "
         f"neighbour {metadata['threshold'].get('neighbour', '-')}, "
         f"chosen on {metadata.get('threshold_pages', 'all')} pages; "

@@ -154,7 +154,7 @@ def run_train(args: argparse.Namespace) -> int:
         args.report.write_text(markdown(result.report, result.per_page, meta, command), encoding="utf-8")
     print(
         f"wrote {out} ({model.version}, thresholds: block {model.block_threshold}, "
-        f"box {model.box_threshold}, sequence {model.sequence_threshold}, "
+        f"box {model.box_threshold}, box gate {model.box_gate}, sequence {model.sequence_threshold}, "
         f"neighbour {model.neighbour_threshold}); "
         f"serve it with: hush serve --model {out}"
     )

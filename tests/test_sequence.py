@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 
 from model import load_model
 from model.parse import parse
 from model.segment import segment
 from model.sequence import SEQUENCE_NUMERIC, numbers, spread
-from model.train import OutOfFold, choose_thresholds
 
 PAGE = """<html><body>
 <p>Article one.</p><p>Dear readers,</p><p>We are a small newsroom.</p>
@@ -53,33 +50,6 @@ def test_the_run_stops_where_the_next_page_begins():
     scores = np.array([0.6, 0.95, 0.6, 0.6])
     assert spread(hidden, scores, 0.5, starts=np.array([0, 2])).tolist() == [1, 1, 0, 0]
     assert spread(hidden, scores, 0.5, starts=np.array([0, 2, 4])).tolist() == [1, 1, 0, 0]  # an empty page
-
-
-def choose(sequence_scores: list[list[float]], appeal: list[list[int]]) -> dict:
-    """Thresholds chosen on pages of ten-character blocks with these sequence scores (block and box
-    scores 0) and these labels."""
-    pages = [
-        SimpleNamespace(appeal_chars=np.array(a) * 10, content_chars=(1 - np.array(a)) * 10) for a in appeal
-    ]
-    zeros = [np.zeros(len(a)) for a in appeal]
-    oof = OutOfFold(zeros, zeros, [np.array(q) for q in sequence_scores], None)
-    return choose_thresholds(SimpleNamespace(pages=pages), oof, list(range(len(pages))))
-
-
-def test_training_chooses_the_neighbour_rule_when_appeals_have_doubted_edges():
-    # Each appeal: a sure middle (0.95) between doubted edges (0.6); content scores 0.6 only away from
-    # appeals, so no single threshold takes the edges without it.
-    q = [[0.1, 0.6, 0.95, 0.95, 0.6, 0.1], [0.6, 0.1, 0.1, 0.6, 0.95, 0.6]]
-    y = [[0, 1, 1, 1, 1, 0], [0, 0, 0, 1, 1, 1]]
-    threshold = choose(q, y)
-    assert threshold["sequence"] > 0.6 and 0.1 < threshold["neighbour"] <= 0.6, threshold
-
-
-def test_training_leaves_the_neighbour_rule_off_when_it_would_hide_content():
-    q = [[0.6, 0.95, 0.95, 0.6], [0.6, 0.95, 0.6, 0.1]]
-    y = [[0, 1, 1, 0], [0, 1, 0, 0]]
-    threshold = choose(q, y)
-    assert threshold["sequence"] == 0.95 and threshold["neighbour"] > 1
 
 
 def test_an_empty_page_has_no_rows():

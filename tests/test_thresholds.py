@@ -1,0 +1,65 @@
+"""How training chooses its thresholds, on made-up out-of-fold scores: the neighbour rule and the box gate."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from model.boxes import Span, spread
+from model.train import OutOfFold, choose_thresholds
+
+
+def choose(sequence_scores: list[list[float]], appeal: list[list[int]]) -> dict:
+    """Thresholds chosen on pages of ten-character blocks with these sequence scores (block and box
+    scores 0) and these labels."""
+    pages = [
+        SimpleNamespace(appeal_chars=np.array(a) * 10, content_chars=(1 - np.array(a)) * 10) for a in appeal
+    ]
+    zeros = [np.zeros(len(a)) for a in appeal]
+    oof = OutOfFold(zeros, zeros, [np.array(q) for q in sequence_scores], None, None)
+    return choose_thresholds(SimpleNamespace(pages=pages), oof, list(range(len(pages))))
+
+
+def test_training_chooses_the_neighbour_rule_when_appeals_have_doubted_edges():
+    # Each appeal: a sure middle (0.95) between doubted edges (0.6); content scores 0.6 only away from
+    # appeals, so no single threshold takes the edges without it.
+    q = [[0.1, 0.6, 0.95, 0.95, 0.6, 0.1], [0.6, 0.1, 0.1, 0.6, 0.95, 0.6]]
+    y = [[0, 1, 1, 1, 1, 0], [0, 0, 0, 1, 1, 1]]
+    threshold = choose(q, y)
+    assert threshold["sequence"] > 0.6 and 0.1 < threshold["neighbour"] <= 0.6, threshold
+
+
+def test_training_leaves_the_neighbour_rule_off_when_it_would_hide_content():
+    q = [[0.6, 0.95, 0.95, 0.6], [0.6, 0.95, 0.6, 0.1]]
+    y = [[0, 1, 1, 0], [0, 1, 0, 0]]
+    threshold = choose(q, y)
+    assert threshold["sequence"] == 0.95 and threshold["neighbour"] > 1
+
+
+def test_a_gated_box_lends_its_score_only_when_one_of_its_blocks_is_sure_enough():
+    spans = [Span(0, 3, 0, False), Span(3, 5, 0, False)]
+    block = np.array([0.2, 0.75, 0.1, 0.3, 0.4])
+    scores = np.array([0.95, 0.97])
+    assert spread(5, spans, scores).tolist() == [0.95, 0.95, 0.95, 0.97, 0.97]
+    assert spread(5, spans, scores, block, 0.7).tolist() == [0.95, 0.95, 0.95, 0.0, 0.0]
+    assert spread(5, spans, scores, block, 0.8).tolist() == [0.0] * 5
+
+
+def test_training_gates_boxes_when_boxes_of_doubted_blocks_hold_content():
+    # Page 0: an appeal box whose heading the block model is sure of. Page 1: a help desk's contact box,
+    # every block doubted, that the box model is even surer of: no box threshold tells them apart.
+    block = [np.array([0.1, 0.9, 0.4, 0.4]), np.array([0.1, 0.3, 0.3, 0.2])]
+    spans = [[Span(1, 4, 0, False)], [Span(1, 4, 0, False)]]
+    span_scores = [np.array([0.95]), np.array([0.98])]
+    box = [spread(4, s, x) for s, x in zip(spans, span_scores, strict=True)]
+    zeros = [np.zeros(4), np.zeros(4)]
+    oof = OutOfFold(block, box, zeros, SimpleNamespace(spans=spans), span_scores)
+    pages = [
+        SimpleNamespace(appeal_chars=np.array([0, 10, 10, 10]), content_chars=np.array([10, 0, 0, 0])),
+        SimpleNamespace(appeal_chars=np.zeros(4), content_chars=np.full(4, 10)),
+    ]
+    threshold = choose_thresholds(SimpleNamespace(pages=pages), oof, [0, 1])
+    assert 0.3 < threshold["box_gate"] <= 0.9 and threshold["box"] <= 0.95, threshold
+    assert oof.hidden(0, threshold).tolist() == [False, True, True, True]
+    assert not oof.hidden(1, threshold).any()
