@@ -526,14 +526,17 @@
     return (el.textContent || "").replace(/\s+/g, "").length;
   }
 
-  /** The endpoint may be wrong or hostile: never hide the document itself or what holds most of it. */
+  /** The endpoint may be wrong or hostile: never hide the document itself or what holds most of it.
+   * bodyText() gives the body's text length; it is only asked for blocks of more than 120 characters,
+   * the least that can be 60 % of a body of 200 (counting a large page's text costs milliseconds). */
   function safeToHide(el, bodyText) {
     const tag = el.localName;
     if (el === document.body || el === document.documentElement || tag === "head") return false;
     if (el.contains(document.body)) return false;
     if (el.closest("hush-placeholder, [data-hush-placeholder-wrap]")) return false;
     if (tag === "main" || el.getAttribute("role") === "main" || el.querySelector("main, [role=main]")) return false;
-    if (bodyText >= 200 && textLength(el) > bodyText * 0.6) return false;
+    const length = textLength(el);
+    if (length > 120 && bodyText() >= 200 && length > bodyText() * 0.6) return false;
     return true;
   }
 
@@ -607,7 +610,8 @@
     if (!targets.length) return 0;
     const ok = await ensureCss();
     void ok;
-    const bodyText = textLength(document.body);
+    let bodyLength = -1;
+    const bodyText = () => (bodyLength < 0 ? (bodyLength = textLength(document.body)) : bodyLength);
     let n = 0;
     for (const [el, id] of targets) {
       if (safeToHide(el, bodyText) && collapse(el, id)) n += 1;
