@@ -20,6 +20,22 @@ from model.segment import Page, segment
 
 SHIPPED_MODEL = Path(__file__).resolve().parent / "shipped" / "hush-model.skops"
 NO_THRESHOLD = 1.01  # above any score: that rule never hides a block
+# Rules newer than the first model files: a file whose thresholds lack their keys has them off.
+RULES_OFF = {"box_gate": 0.0, "neighbour": NO_THRESHOLD}
+
+
+def appeal_blocks(
+    block_scores: np.ndarray, box_scores: np.ndarray, sequence_scores: np.ndarray, threshold: dict
+) -> np.ndarray:
+    """Per block: is it hidden? When its block, box or sequence score reaches its threshold (``box_scores``
+    from the boxes that pass the box gate), or when it stands next to a hidden block in reading order and
+    its sequence score reaches the neighbour threshold. Training judges its thresholds by this very rule."""
+    appeal = (
+        (block_scores >= threshold["block"])
+        | (box_scores >= threshold["box"])
+        | (sequence_scores >= threshold["sequence"])
+    )
+    return sequence.spread(appeal, sequence_scores, threshold["neighbour"])
 
 
 @dataclass
@@ -62,12 +78,12 @@ class HushModel:
         self.box_model = box_model
         self.sequence_model = sequence_model
         self.metadata = metadata
-        self.block_threshold = float(metadata["threshold"]["block"])
-        self.box_threshold = float(metadata["threshold"]["box"])
-        # Keys that files written before their rule lack: the rule is off.
-        self.box_gate = float(metadata["threshold"].get("box_gate", 0.0))
-        self.sequence_threshold = float(metadata["threshold"]["sequence"])
-        self.neighbour_threshold = float(metadata["threshold"].get("neighbour", NO_THRESHOLD))
+        self.threshold = {k: float(v) for k, v in {**RULES_OFF, **metadata["threshold"]}.items()}
+        self.block_threshold = self.threshold["block"]
+        self.box_threshold = self.threshold["box"]
+        self.box_gate = self.threshold["box_gate"]
+        self.sequence_threshold = self.threshold["sequence"]
+        self.neighbour_threshold = self.threshold["neighbour"]
         self._scorers: tuple | None = None
 
     @property
@@ -115,8 +131,9 @@ class HushModel:
                 span_scores = box_scorer.scores(box_numbers, first=0)
             else:
                 span_scores = self.box_model.predict_proba(box_numbers)[:, 1]
-            box_scores = boxes.spread(n, spans, span_scores)
-            hiding_box_scores = boxes.spread(n, spans, span_scores, block_scores, self.box_gate)
+            box_scores = hiding_box_scores = boxes.spread(n, spans, span_scores)
+            if self.box_gate > 0.0:
+                hiding_box_scores = boxes.spread(n, spans, span_scores, block_scores, self.box_gate)
         t4 = time.perf_counter()
         sequence_numbers = sequence.numbers(page, block_scores, box_scores)
         t5 = time.perf_counter()
@@ -129,12 +146,7 @@ class HushModel:
         if timings is not None:
             timings["features"] = (t1 - t0) * 1000
             timings["predict"] = (t6 - t1) * 1000
-        appeal = (
-            (block_scores >= self.block_threshold)
-            | (hiding_box_scores >= self.box_threshold)
-            | (sequence_scores >= self.sequence_threshold)
-        )
-        appeal = sequence.spread(appeal, sequence_scores, self.neighbour_threshold)
+        appeal = appeal_blocks(block_scores, hiding_box_scores, sequence_scores, self.threshold)
         return Scored(page, block_scores, box_scores, sequence_scores, appeal)
 
     def classify_tree(
