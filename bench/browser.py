@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import payload_parts
 from bench.common import real_files, summary, tests_module
 
 # Runs in the page's own world before its scripts: the raw outerHTML size at DOMContentLoaded (before the
@@ -31,6 +32,9 @@ PAGE_TIMES = """() => ({
   collapsed: window.__hushBench.collapsedAt,
   raw: window.__hushBench.rawChars,
 })"""
+
+
+PARTS_PAGES = 30  # what the payload is made of: summed over this many pages nearest the median size
 
 
 def _metrics(cdp: Any) -> dict[str, float]:
@@ -152,13 +156,17 @@ def server_time(browser: Any, fake: Any, fake_port: int, site: int, path: str) -
 
 
 def payload(
-    browser: Any, fake_url: str, site: int, files: dict[str, Path], log: Callable[[str], None]
+    browser: Any, fake: Any, fake_port: int, site: int, files: dict[str, Path], log: Callable[[str], None]
 ) -> dict:
-    """The serialiser's payload against the raw outerHTML (and the file) on each real page."""
-    browser.set_settings(endpoint=fake_url, token="", mode="placeholder", disabledSites=[])
+    """The serialiser's payload against the raw outerHTML (and the file) on each real page, and what the
+    payloads are made of (bench.payload_parts)."""
+    browser.set_settings(
+        endpoint=f"http://127.0.0.1:{fake_port}", token="", mode="placeholder", disabledSites=[]
+    )
     rows, left_out = [], []
     for i, (path, file) in enumerate(files.items(), 1):
         url = f"http://127.0.0.1:{site}{path}"
+        fake.requests.clear()
         try:
             seen = _visit(browser, url, collapse=False)
         except Exception as err:  # a page that hangs or navigates itself away is left out, and named
@@ -170,6 +178,7 @@ def payload(
             continue
         perf = seen["stats"]["perf"]
         raw = seen["times"]["raw"]
+        sent = [r["html"] for r in fake.requests if not r.get("fragment") and isinstance(r.get("html"), str)]
         rows.append(
             {
                 "page": file.name,
@@ -179,12 +188,15 @@ def payload(
                 "ratio": perf["payloadChars"] / raw,
                 "busy": perf["busyMs"],
                 "slice": perf["maxSliceMs"],
+                "parts": payload_parts.parts(sent[0]) if sent else None,
             }
         )
         if i % 25 == 0:
             log(f"  payload: {i}/{len(files)} real pages")
     rows.sort(key=lambda r: r["raw_chars"])
     median_page = rows[len(rows) // 2] if rows else None
+    mid = len(rows) // 2
+    near_median = rows[max(0, mid - PARTS_PAGES // 2) : mid + PARTS_PAGES // 2]
     return {
         "pages": len(rows),
         "left_out": left_out,
@@ -193,6 +205,8 @@ def payload(
         "median_page": median_page,  # the page of median raw size
         "busy": summary([r["busy"] for r in rows]),
         "slice": summary([r["slice"] for r in rows]),
+        "parts_near_median": payload_parts.shares(r["parts"] for r in near_median if r["parts"]),
+        "parts_pages": sum(1 for r in near_median if r["parts"]),
         "rows": rows,
     }
 
@@ -229,7 +243,7 @@ def run(quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
             out["article"] = extension_cost(browser, endpoint, site, "/article.html", repeats)
             out["big_server"] = server_time(browser, fake, fake_port, site, "/big.html")
             if files:
-                out["payload"] = payload(browser, f"http://127.0.0.1:{fake_port}", site, files, log)
+                out["payload"] = payload(browser, fake, fake_port, site, files, log)
             else:
                 out["payload"] = {"skipped": "../shared/realpages not found: payload on real pages skipped"}
         finally:

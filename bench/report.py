@@ -502,6 +502,15 @@ def _browser_section(r: dict[str, Any]) -> list[str]:
             if ratios:
                 cells.append(f"{label}: {statistics.median(ratios):.1%} ({len(ratios)} pages)")
         lines += ["", "Median payload share by page size (outerHTML): " + "; ".join(cells) + "."]
+        parts = pl.get("parts_near_median")
+        if parts:
+            lines += [
+                "",
+                f"What the payload is made of, summed over the {pl['parts_pages']} pages nearest the median "
+                "size (the serialiser's own output, split by `bench/payload_parts.py`): "
+                + ", ".join(f"{name} {share:.1%}" for name, share in parts.items())
+                + ".",
+            ]
         if pl["left_out"]:
             lines += [
                 "",
