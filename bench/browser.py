@@ -95,9 +95,20 @@ def extension_cost(browser: Any, endpoint: str, site: int, path: str, repeats: i
     """Main-thread time and load-to-collapsed on one page, Hush running against the real endpoint, and
     Chrome's main-thread task time (CDP) minus that of the same page with Hush paused on the site."""
     url = f"http://127.0.0.1:{site}{path}"
-    keys = ("busy", "slice", "to_collapsed", "load_to_sent", "round_trip", "answer_to_collapsed", "task")
+    keys = (
+        "busy",
+        "other",
+        "own",
+        "slice",
+        "to_collapsed",
+        "load_to_sent",
+        "round_trip",
+        "answer_to_collapsed",
+        "task",
+    )
     runs: dict[str, list[float]] = {k: [] for k in keys}
     base: list[float] = []
+    other_by_kind: dict[str, list[float]] = {}
     for _ in range(repeats):
         browser.set_settings(endpoint=endpoint, token="", mode="placeholder", disabledSites=["127.0.0.1"])
         paused = _visit(browser, url, collapse=False)
@@ -107,6 +118,10 @@ def extension_cost(browser: Any, endpoint: str, site: int, path: str, repeats: i
             continue
         perf, times, metrics = on["stats"]["perf"], on["times"], on["metrics"]
         runs["busy"].append(perf["busyMs"])
+        runs["other"].append(perf.get("otherMs", 0.0))
+        runs["own"].append(perf["busyMs"] + perf.get("otherMs", 0.0))
+        for kind, ms in perf.get("otherByKind", {}).items():
+            other_by_kind.setdefault(kind, []).append(ms)
         runs["slice"].append(perf["maxSliceMs"])
         runs["to_collapsed"].append(times["collapsed"] - times["load"])
         runs["load_to_sent"].append(perf["pageSentAt"] - times["load"])
@@ -135,6 +150,7 @@ def extension_cost(browser: Any, endpoint: str, site: int, path: str, repeats: i
         "max_to_collapsed": max(runs["to_collapsed"]),
         "task_delta": med["task"] - statistics.median(base),
         "js_where": split[len(split) // 2] if split else {},
+        "other_by_kind": {k: statistics.median(v) for k, v in sorted(other_by_kind.items())},
     }
 
 

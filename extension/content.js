@@ -22,7 +22,7 @@
 
   // ----------------------------------------------------------------------------------------- limits
   const SLICE_MS = 6; // longest run of DOM work before yielding to the page
-  const MAX_ELEMENTS = 100000; // pages with more elements are skipped
+  const MAX_ELEMENTS = 100000; // pages with more elements (than the serialiser walks) are skipped
   const MAX_PAYLOAD_CHARS = 3 * 1024 * 1024; // compact copies larger than this are not sent
   const MAX_FRAGMENT_CHARS = 512 * 1024;
   const FRAGMENT_DEBOUNCE_MS = 200; // wait for a burst of insertions to settle ...
@@ -85,15 +85,31 @@
   let firstQueuedAt = 0;
   let flushing = false;
   let initialDone = false;
+  let removedSinceSent = false; // a node left the page after the whole page began to be serialised
   let lastContextTarget = null;
-  const perf = { busyMs: 0, maxSliceMs: 0, slices: 0, elements: 0, stamped: 0, payloadChars: 0,
-    fragmentsSent: 0, fragmentChars: 0, pageSentAt: 0, answeredAt: 0 };
+  // busyMs: time in the sliced DOM work; otherMs: the script's other synchronous work, split by kind in
+  // otherByKind (sending, joining the copy, collapsing, noting mutations). Together: its own main-thread time.
+  const perf = { busyMs: 0, maxSliceMs: 0, slices: 0, otherMs: 0, otherByKind: {}, elements: 0, stamped: 0,
+    payloadChars: 0, fragmentsSent: 0, fragmentChars: 0, pageSentAt: 0, answeredAt: 0 };
+
+  /** fn(), its time counted in perf.otherMs and under `kind` in perf.otherByKind. */
+  function accounted(kind, fn) {
+    const start = performance.now();
+    try {
+      return fn();
+    } finally {
+      const took = performance.now() - start;
+      perf.otherMs += took;
+      perf.otherByKind[kind] = (perf.otherByKind[kind] || 0) + took;
+    }
+  }
 
   // -------------------------------------------------------------------------------------- messaging
   /** A message to the service worker; resolves to its reply, or null when there is none. */
   function send(message) {
     try {
-      return Promise.resolve(api.runtime.sendMessage(message)).then((reply) => reply || null, () => null);
+      const sent = accounted("send", () => api.runtime.sendMessage(message)); // the copy is serialised here
+      return Promise.resolve(sent).then((reply) => reply || null, () => null);
     } catch (_err) {
       return Promise.resolve(null); // extension reloaded or removed
     }
@@ -237,7 +253,9 @@
    *   labels: Map element -> label, written as data-hush-label (corrections)
    *   skipRoot: write the root's children only (the document's <body> is written by the caller)
    *   maxChars: stop (tooBig) past this many characters
-   * Returns {step(deadline) -> done, out: string[], ids: Set, textChars, elements, aborted, tooBig}.
+   *   maxElements: stop (tooBig) past walking this many elements
+   * Returns {step(deadline) -> done, out: string[], ids: Set, textChars, visibleChars (its text's
+   * non-whitespace characters), elements, aborted, tooBig}.
    */
   function serializer(root, opts) {
     const out = [];
@@ -249,9 +267,11 @@
     const closers = [];
     const labelled = [];
     const single = [];
-    const self = { step, out, ids, textChars: 0, elements: 0, aborted: false, tooBig: false };
+    const self = { step, out, ids, textChars: 0, visibleChars: 0, elements: 0, aborted: false, tooBig: false };
     let cur = opts.skipRoot ? root.firstChild : root;
     let size = 0;
+    let visited = 0; // elements walked, left out or not
+    const maxElements = opts.maxElements || Infinity;
     let labelDepth = 0;
     if (opts.skipRoot) {
       if (!cur) return Object.assign(self, { step: () => true });
@@ -344,7 +364,7 @@
       while (cur !== null) {
         if ((++n & 31) === 0) {
           if (performance.now() > deadline) return false;
-          if (size > opts.maxChars) {
+          if (size > opts.maxChars || visited > maxElements) {
             self.tooBig = true;
             cur = null;
             return true;
@@ -352,6 +372,7 @@
         }
         const type = cur.nodeType;
         if (type === 1) {
+          visited += 1;
           const tag = cur.localName;
           if (!DROP.has(tag) && !(WRAP_TAGS.has(tag) && cur.hasAttribute("data-hush-placeholder-wrap"))) {
             const depth = stack.length;
@@ -381,10 +402,12 @@
               size += 1;
             }
           } else {
-            const t = escapeText(data.replace(/\s+/g, " "));
+            const squashed = data.replace(/\s+/g, " ");
+            const t = escapeText(squashed);
             out.push(t);
             size += t.length;
             self.textChars += t.length;
+            self.visibleChars += squashed.length - spacesIn(squashed);
           }
         }
         // Next node: a sibling, or climb, closing tags.
@@ -412,6 +435,12 @@
     return self;
   }
 
+  function spacesIn(text) {
+    let n = 0;
+    for (let i = text.indexOf(" "); i !== -1; i = text.indexOf(" ", i + 1)) n += 1;
+    return n;
+  }
+
   function docTitle() {
     return (document.title || "").replace(/\s+/g, " ").trim().slice(0, 300);
   }
@@ -437,8 +466,8 @@
       head.push('<meta name="' + escapeAttr(meta[0]) + '" content="' + escapeAttr(meta[1]) + '">');
     }
     head.push("</head><body>");
-    const html = head.join("") + ser.out.join("") + "</body></html>";
-    return { html, ids: ser.ids, tooBig: ser.tooBig, elements: ser.elements };
+    const html = accounted("join", () => head.join("") + ser.out.join("") + "</body></html>");
+    return { html, ids: ser.ids, tooBig: ser.tooBig, elements: ser.elements, visibleChars: ser.visibleChars };
   }
 
   // ------------------------------------------------------------------------------------- collapsing
@@ -461,11 +490,11 @@
   }
 
   /** The slim placeholder: "Appeal hidden · Show", in a shadow root so the page's CSS stays out. */
-  function makePlaceholder(el, id) {
+  function makePlaceholder(el, id, inline) {
     const tag = el.localName;
     const host = document.createElement("hush-placeholder");
     host.setAttribute("data-hush-for", id);
-    if (isInline(el)) host.setAttribute("data-hush-inline", "");
+    if (inline) host.setAttribute("data-hush-inline", "");
     const shadow = host.attachShadow({ mode: "open" });
     const bar = document.createElement("div");
     bar.setAttribute("role", "group");
@@ -540,13 +569,15 @@
     return true;
   }
 
-  function collapse(el, id) {
+  /** Hide el behind a placeholder (or remove it from view); `inline`: whether el is laid out inline, read
+   * by the caller before any collapse changes the page (reads first, then writes: one style pass). */
+  function collapse(el, id, inline) {
     if (hidden.has(el) || revealed.has(el) || isInsideHidden(el)) return false;
     // A block that contains already hidden ones: unfold those first, the outer one covers them.
     for (const [inner] of Array.from(hidden)) if (el.contains(inner)) unhide(inner);
     const entry = { id, placeholder: null, inlineFallback: false };
     if (mode === "placeholder") {
-      entry.placeholder = makePlaceholder(el, id);
+      entry.placeholder = makePlaceholder(el, id, inline);
       el.before(entry.placeholder);
     }
     el.setAttribute("data-hush-id", id); // the placeholder's data-hush-for names it
@@ -597,8 +628,10 @@
     reportCount();
   }
 
-  /** Apply an answer: only ids this script stamped and sent in that request, still in the page. */
-  async function applyHide(hide, sentIds) {
+  /** Apply an answer: only ids this script stamped and sent in that request, still in the page.
+   * sentChars: the visible characters of the body as it was sent (-1 for a fragment's answer); when the
+   * page has lost no node since, the body holds at least that many and the safety check needs no count. */
+  async function applyHide(hide, sentIds, sentChars) {
     if (!Array.isArray(hide) || hide.length === 0) return 0;
     const targets = [];
     for (const id of hide) {
@@ -610,12 +643,18 @@
     if (!targets.length) return 0;
     const ok = await ensureCss();
     void ok;
-    let bodyLength = -1;
+    let bodyLength = sentChars >= 0 && !removedSinceSent ? sentChars : -1;
     const bodyText = () => (bodyLength < 0 ? (bodyLength = textLength(document.body)) : bodyLength);
-    let n = 0;
-    for (const [el, id] of targets) {
-      if (safeToHide(el, bodyText) && collapse(el, id)) n += 1;
-    }
+    const n = accounted("collapse", () => {
+      // Every read (text, computed style) before the first write, so the page's style is worked out once.
+      const safe = targets.filter(([el]) => safeToHide(el, bodyText));
+      const inline = safe.map(([el]) => mode === "placeholder" && isInline(el));
+      let collapsed = 0;
+      safe.forEach(([el, id], i) => {
+        if (collapse(el, id, inline[i])) collapsed += 1;
+      });
+      return collapsed;
+    });
     if (n) reportCount();
     return n;
   }
@@ -665,8 +704,12 @@
 
   // ------------------------------------------------------------------------------------- fragments
   function onMutations(records) {
-    if (state !== "running") return;
+    if (state === "running") accounted("mutations", () => noteMutations(records));
+  }
+
+  function noteMutations(records) {
     for (const record of records) {
+      if (record.removedNodes.length) removedSinceSent = true;
       const added = record.addedNodes;
       for (let i = 0; i < added.length; i++) {
         let node = added[i];
@@ -759,7 +802,7 @@
           const reply = await send({ type: "classify", fragment: true, url: pageUrl(), html: job.html,
             title: docTitle(), lang: docLang() });
           if (gen !== generation) return;
-          if (reply && reply.ok) await applyHide(reply.hide, job.ids);
+          if (reply && reply.ok) await applyHide(reply.hide, job.ids, -1);
         });
       }
     } finally {
@@ -783,13 +826,12 @@
     if (location.protocol !== "http:" && location.protocol !== "https:") return "not-http";
     if (!document.body || !(document.documentElement instanceof HTMLElement)) return "not-html";
     if (document.contentType && !/html/i.test(document.contentType)) return "not-html";
-    if (document.body.getElementsByTagName("*").length > MAX_ELEMENTS) return "too-big";
     return "";
   }
 
   async function start() {
     if (state === "starting" || state === "running") return;
-    const why = pageIsEligible();
+    const why = accounted("start", pageIsEligible);
     if (why) {
       state = "skipped";
       stateError = why;
@@ -810,7 +852,9 @@
     observer = new MutationObserver(onMutations);
     observer.observe(document.body, { childList: true, subtree: true });
 
-    const page = await serialiseDocument({ stamp: true }, gen);
+    removedSinceSent = false;
+    // The serialiser gives up past MAX_ELEMENTS (too big), rather than counting them all first.
+    const page = await serialiseDocument({ stamp: true, maxElements: MAX_ELEMENTS }, gen);
     if (!page || gen !== generation) return;
     perf.elements = page.elements;
     perf.payloadChars = page.html.length;
@@ -828,7 +872,7 @@
       await stop(reply && reply.unreachable ? "unreachable" : "error", (reply && reply.error) || "no answer");
       return;
     }
-    await applyHide(reply.hide, page.ids);
+    await applyHide(reply.hide, page.ids, page.visibleChars);
     initialDone = true;
     reportCount();
     if (queue.length) scheduleFlush();
@@ -891,7 +935,7 @@
       revealed.delete(el);
       const result = await saveCorrection("appeal", el);
       await ensureCss();
-      collapse(el, stampOf(el));
+      collapse(el, stampOf(el), isInline(el));
       reportCount();
       return Object.assign({ hidden: true }, result);
     }
