@@ -47,8 +47,64 @@ def _held_out(metadata: dict) -> list[str]:
     ]
 
 
-def markdown(report: dict, per_page: dict[str, CharCounts], metadata: dict, command: str) -> str:
-    """The whole report: how it was made, the bars, the groups and the per-page table."""
+LIMIT_ROWS = 12  # pages in each table of what limits the bars
+
+
+def _limits(per_page: dict[str, CharCounts], page_info: dict[str, dict[str, str]]) -> list[str]:
+    """The real pages where recall is lost and where content is hidden, most first: what limits the bars."""
+    real = {name: c for name, c in per_page.items() if page_info.get(name, {}).get("origin") == "real"}
+    missed_total = sum(c.appeal - c.hidden_appeal for c in real.values())
+    hidden_total = sum(c.hidden_content for c in real.values())
+    if not real or not (missed_total or hidden_total):
+        return []
+
+    def row(name: str, c: CharCounts, n: int, total: int) -> str:
+        i = page_info[name]
+        return (
+            f"| {Path(name).name} | {i['kind']} | {i['forms']} | {i['lang']} | {c.appeal} | "
+            f"{c.hidden_appeal} | {c.content} | {c.hidden_content} | {n / total:.1%} |"
+        )
+
+    header = [
+        "| page | kind | forms | language | appeal | hidden appeal | content | hidden content | share |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    lines = ["", "## What limits the bars (real pages)"]
+    if missed_total:
+        worst = sorted(real.items(), key=lambda kv: (kv[1].hidden_appeal - kv[1].appeal, kv[0]))
+        worst = [(k, c) for k, c in worst if c.appeal > c.hidden_appeal][:LIMIT_ROWS]
+        held = sum(c.appeal - c.hidden_appeal for _, c in worst)
+        lines += [
+            "",
+            f"Recall: {missed_total} appeal characters of real pages are not hidden; these {len(worst)} "
+            f"pages hold {held / missed_total:.0%} of them (share: of the missed characters).",
+            "",
+            *header,
+            *(row(k, c, c.appeal - c.hidden_appeal, missed_total) for k, c in worst),
+        ]
+    if hidden_total:
+        worst = sorted(real.items(), key=lambda kv: (-kv[1].hidden_content, kv[0]))
+        worst = [(k, c) for k, c in worst if c.hidden_content][:LIMIT_ROWS]
+        held = sum(c.hidden_content for _, c in worst)
+        lines += [
+            "",
+            f"Precision: {hidden_total} content characters of real pages are hidden; these {len(worst)} "
+            f"pages hold {held / hidden_total:.0%} of them (share: of the hidden content characters).",
+            "",
+            *header,
+            *(row(k, c, c.hidden_content, hidden_total) for k, c in worst),
+        ]
+    return lines
+
+
+def markdown(
+    report: dict,
+    per_page: dict[str, CharCounts],
+    metadata: dict,
+    command: str,
+    page_info: dict[str, dict[str, str]] | None = None,
+) -> str:
+    """The whole report: how it was made, the bars, what limits them, the groups and the per-page table."""
     overall = report["overall"]
     lines = [
         "# Evaluation",
@@ -98,6 +154,7 @@ def markdown(report: dict, per_page: dict[str, CharCounts], metadata: dict, comm
         lines.append(
             f"| hard-negative pages with any content hidden | 0 | {n} | {'yes' if n == 0 else 'no'} |"
         )
+    lines += _limits(per_page, page_info or {})
     for key, title in GROUPS:
         if key in report:
             lines += ["", f"## {title}", "", *_table(report[key])]

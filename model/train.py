@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -506,6 +506,16 @@ def page_forms(p: LabelledPage) -> list[str]:
     return [str(f) for f in forms] if forms else ["none"]
 
 
+def page_info(p: LabelledPage) -> dict[str, str]:
+    """What the report says of a page beside its counts: origin, kind, forms and language."""
+    return {
+        "origin": origin(p),
+        "kind": str(p.meta.get("kind", "?")),
+        "forms": ", ".join(page_forms(p)),
+        "lang": str(p.meta.get("lang", "?")).split("-")[0],
+    }
+
+
 def cv_report(data: Dataset, oof: OutOfFold, threshold: dict) -> tuple[dict, dict[str, CharCounts]]:
     """Cross-validated character scores overall and by part, origin, language, page label, kind and form."""
     per_page: dict[str, CharCounts] = {}
@@ -541,6 +551,8 @@ class TrainResult:
     per_page: dict[str, CharCounts]  # cross-validated counts per page
     held_out: list[LabelledPage]  # pages of the training folders set aside, never trained on
     own: list[LabelledPage]  # the user's pages
+    # per page of per_page: its origin, kind, forms and language, for the report's tables
+    page_info: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def train(
@@ -616,7 +628,8 @@ def train(
             metadata["held_out_by_origin"] = {k: summary(v) for k, v in sorted(by_origin.items())}
             say("scoring the held-out pages", 1, 1)
         metadata["training_seconds"] = round(time.perf_counter() - started, 1)
-        return TrainResult(model, report, per_page, held, own)
+        info = {str(p.path): page_info(p) for p in data.pages} if per_page else {}
+        return TrainResult(model, report, per_page, held, own, info)
 
 
 def _params_digest(models: tuple[Pipeline, ...], corpus: str, threshold: dict) -> str:

@@ -151,7 +151,8 @@ def run_train(args: argparse.Namespace) -> int:
         from model.report import markdown
 
         command = " ".join(["hush train", *meta["folders"], "--out", str(out), "--report", str(args.report)])
-        args.report.write_text(markdown(result.report, result.per_page, meta, command), encoding="utf-8")
+        text = markdown(result.report, result.per_page, meta, command, result.page_info)
+        args.report.write_text(text, encoding="utf-8")
     print(
         f"wrote {out} ({model.version}, thresholds: block {model.block_threshold}, "
         f"box {model.box_threshold}, box gate {model.box_gate}, sequence {model.sequence_threshold}, "

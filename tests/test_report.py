@@ -1,0 +1,61 @@
+"""The evaluation report's table of what limits the bars: real pages only, the largest losses first."""
+
+from model.metrics import CharCounts, summary
+from model.report import markdown
+
+PAGES = {
+    "real/a.html": CharCounts(appeal=100, content=1000, hidden_appeal=40, hidden_content=0),
+    "real/b.html": CharCounts(appeal=300, content=2000, hidden_appeal=300, hidden_content=30),
+    "real/c.html": CharCounts(appeal=50, content=500, hidden_appeal=0, hidden_content=10),
+    "real/d.html": CharCounts(appeal=0, content=800, hidden_appeal=0, hidden_content=0),
+    "corpus/e.html": CharCounts(appeal=500, content=900, hidden_appeal=0, hidden_content=400),
+}
+INFO = {
+    name: {
+        "origin": "real" if name.startswith("real") else "handwritten",
+        "kind": "donation",
+        "forms": "box",
+        "lang": "en",
+    }
+    for name in PAGES
+}
+METADATA = {
+    "version": "hush-test",
+    "threshold": {"block": 0.9, "box": 0.9},
+    "sklearn_version": "x",
+    "pages": len(PAGES),
+    "folders": ["real", "corpus"],
+}
+
+
+def _report() -> dict:
+    real = {k: v for k, v in PAGES.items() if k.startswith("real")}
+    return {"overall": summary(PAGES), "by_origin": {"real": summary(real)}, "by_label": {}}
+
+
+def _section(text: str, start: str) -> list[str]:
+    lines = text.split("\n## What limits the bars (real pages)\n", 1)[1].split("\n## ", 1)[0].splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith(start))
+    rows = []
+    for line in lines[at + 4 :]:
+        if not line.startswith("| "):
+            break
+        rows.append(line)
+    return [lines[at], *rows]
+
+
+def test_the_pages_that_limit_recall_and_precision_are_named_with_their_share():
+    text = markdown(_report(), PAGES, METADATA, "hush train real corpus", INFO)
+    recall = _section(text, "Recall:")
+    assert recall[0].startswith("Recall: 110 appeal characters of real pages are not hidden; these 2 pages")
+    assert [row.split(" | ")[0] for row in recall[1:]] == ["| a.html", "| c.html"]  # 60 missed, then 50
+    assert recall[1].endswith("| 54.5% |")
+    precision = _section(text, "Precision:")
+    assert precision[0].startswith("Precision: 40 content characters of real pages are hidden; these 2")
+    assert [row.split(" | ")[0] for row in precision[1:]] == ["| b.html", "| c.html"]
+    assert "e.html | donation" not in text.split("## Per page")[0]  # not a real page: not in these tables
+
+
+def test_no_limits_section_without_page_information():
+    text = markdown(_report(), PAGES, METADATA, "hush train real corpus")
+    assert "What limits the bars" not in text
