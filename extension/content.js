@@ -429,6 +429,8 @@
           }
         }
       }
+      // The limits are looked at every 32 nodes above: a walk may end past one between two looks.
+      if (size > opts.maxChars || visited > maxElements) self.tooBig = true;
       return true;
     }
 
