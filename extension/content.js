@@ -645,6 +645,10 @@
     if (!targets.length) return 0;
     const ok = await ensureCss();
     void ok;
+    if (observer && sentChars >= 0) {
+      const pending = observer.takeRecords(); // removals the observer has not delivered yet
+      accounted("mutations", () => noteMutations(pending));
+    }
     let bodyLength = sentChars >= 0 && !removedSinceSent ? sentChars : -1;
     const bodyText = () => (bodyLength < 0 ? (bodyLength = textLength(document.body)) : bodyLength);
     const n = accounted("collapse", () => {
