@@ -78,14 +78,16 @@ def machine() -> dict[str, Any]:
 
 
 def git_state() -> str:
-    """The commit measured, and the files under model/ and server/ that differ from it (read-only git)."""
+    """The commit measured, and the files under model/, server/ and extension/ that differ from it."""
 
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
 
-    dirty = git("status", "--porcelain", "--", "model", "server", "extension").splitlines()
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    return head + (f" with uncommitted changes to {', '.join(d[3:] for d in dirty)}" if dirty else "")
+    # Porcelain lines are "XY path": the status takes the first two characters, and either may be a space.
+    status = git("status", "--porcelain", "--", "model", "server", "extension")
+    dirty = [line[3:] for line in status.splitlines()]
+    head = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    return head + (f" with uncommitted changes to {', '.join(dirty)}" if dirty else "")
 
 
 def main(argv: list[str] | None = None) -> int:
