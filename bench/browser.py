@@ -210,8 +210,8 @@ def payload(
         if i % 25 == 0:
             log(f"  payload: {i}/{len(files)} real pages")
     rows.sort(key=lambda r: r["raw_chars"])
-    median_page = rows[len(rows) // 2] if rows else None
     mid = len(rows) // 2
+    median_page = rows[mid] if rows else None
     near_median = rows[max(0, mid - PARTS_PAGES // 2) : mid + PARTS_PAGES // 2]
     return {
         "pages": len(rows),

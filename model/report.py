@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from model.metrics import CharCounts
@@ -53,10 +54,6 @@ LIMIT_ROWS = 12  # pages in each table of what limits the bars
 def _limits(per_page: dict[str, CharCounts], page_info: dict[str, dict[str, str]]) -> list[str]:
     """The real pages where recall is lost and where content is hidden, most first: what limits the bars."""
     real = {name: c for name, c in per_page.items() if page_info.get(name, {}).get("origin") == "real"}
-    missed_total = sum(c.appeal - c.hidden_appeal for c in real.values())
-    hidden_total = sum(c.hidden_content for c in real.values())
-    if not real or not (missed_total or hidden_total):
-        return []
 
     def row(name: str, c: CharCounts, n: int, total: int) -> str:
         i = page_info[name]
@@ -65,36 +62,38 @@ def _limits(per_page: dict[str, CharCounts], page_info: dict[str, dict[str, str]
             f"{c.hidden_appeal} | {c.content} | {c.hidden_content} | {n / total:.1%} |"
         )
 
-    header = [
-        "| page | kind | forms | language | appeal | hidden appeal | content | hidden content | share |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|",
+    losses: list[tuple[str, str, str, Callable[[CharCounts], int]]] = [
+        (
+            "Recall",
+            "appeal characters of real pages are not hidden",
+            "the missed characters",
+            lambda c: c.appeal - c.hidden_appeal,
+        ),
+        (
+            "Precision",
+            "content characters of real pages are hidden",
+            "the hidden content characters",
+            lambda c: c.hidden_content,
+        ),
     ]
-    lines = ["", "## What limits the bars (real pages)"]
-    if missed_total:
-        worst = sorted(real.items(), key=lambda kv: (kv[1].hidden_appeal - kv[1].appeal, kv[0]))
-        worst = [(k, c) for k, c in worst if c.appeal > c.hidden_appeal][:LIMIT_ROWS]
-        held = sum(c.appeal - c.hidden_appeal for _, c in worst)
+    lines: list[str] = []
+    for bar, what, share_of, lost in losses:
+        total = sum(lost(c) for c in real.values())
+        if not total:
+            continue
+        worst = sorted(((k, c) for k, c in real.items() if lost(c)), key=lambda kv: (-lost(kv[1]), kv[0]))
+        worst = worst[:LIMIT_ROWS]
+        held = sum(lost(c) for _, c in worst)
         lines += [
             "",
-            f"Recall: {missed_total} appeal characters of real pages are not hidden; these {len(worst)} "
-            f"pages hold {held / missed_total:.0%} of them (share: of the missed characters).",
+            f"{bar}: {total} {what}; these {len(worst)} pages hold {held / total:.0%} of them (share: of "
+            f"{share_of}).",
             "",
-            *header,
-            *(row(k, c, c.appeal - c.hidden_appeal, missed_total) for k, c in worst),
+            "| page | kind | forms | language | appeal | hidden appeal | content | hidden content | share |",
+            "|---|---|---|---|---:|---:|---:|---:|---:|",
+            *(row(k, c, lost(c), total) for k, c in worst),
         ]
-    if hidden_total:
-        worst = sorted(real.items(), key=lambda kv: (-kv[1].hidden_content, kv[0]))
-        worst = [(k, c) for k, c in worst if c.hidden_content][:LIMIT_ROWS]
-        held = sum(c.hidden_content for _, c in worst)
-        lines += [
-            "",
-            f"Precision: {hidden_total} content characters of real pages are hidden; these {len(worst)} "
-            f"pages hold {held / hidden_total:.0%} of them (share: of the hidden content characters).",
-            "",
-            *header,
-            *(row(k, c, c.hidden_content, hidden_total) for k, c in worst),
-        ]
-    return lines
+    return ["", "## What limits the bars (real pages)", *lines] if lines else []
 
 
 def markdown(

@@ -527,12 +527,13 @@ def cv_report(data: Dataset, oof: OutOfFold, threshold: dict) -> tuple[dict, dic
         counts = block_counts(p.appeal_chars, p.content_chars, hidden)
         name = str(p.path)
         per_page[name] = counts
+        info = page_info(p)
         keys = {
             "part": [OWN_PART if data.own[i] else BASE_PART],
-            "origin": [origin(p)],
-            "lang": [str(p.meta.get("lang", "?")).split("-")[0]],
+            "origin": [info["origin"]],
+            "lang": [info["lang"]],
             "label": [str(p.meta.get("label", "?"))],
-            "kind": [str(p.meta.get("kind", "?"))],
+            "kind": [info["kind"]],
             "form": page_forms(p),
         }
         for kind, values in keys.items():
