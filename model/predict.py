@@ -21,19 +21,47 @@ from model.segment import Page, segment
 SHIPPED_MODEL = Path(__file__).resolve().parent / "shipped" / "hush-model.skops"
 NO_THRESHOLD = 1.01  # above any score: that rule never hides a block
 # Rules newer than the first model files: a file whose thresholds lack their keys has them off.
-RULES_OFF = {"box_gate": 0.0, "neighbour": NO_THRESHOLD}
+RULES_OFF = {"box_gate": 0.0, "neighbour": NO_THRESHOLD, "run": NO_THRESHOLD}
+
+
+# The thresholds in the order the rules apply, as a reader sees them.
+THRESHOLD_NAMES = {
+    "block": "block",
+    "box": "box",
+    "box_gate": "box gate",
+    "sequence": "sequence",
+    "run": "run",
+    "neighbour": "neighbour",
+}
+
+
+def threshold_text(threshold: dict) -> str:
+    """The thresholds as a reader sees them ("off" for a rule that never hides a block)."""
+    merged = {**RULES_OFF, **threshold}
+    return ", ".join(
+        f"{name} {'off' if float(merged[k]) > 1.0 else merged[k]}"
+        for k, name in THRESHOLD_NAMES.items()
+        if k in merged
+    )
 
 
 def appeal_blocks(
-    block_scores: np.ndarray, box_scores: np.ndarray, sequence_scores: np.ndarray, threshold: dict
+    block_scores: np.ndarray,
+    box_scores: np.ndarray,
+    sequence_scores: np.ndarray,
+    threshold: dict,
+    groups: np.ndarray,
 ) -> np.ndarray:
     """Per block: is it hidden? When its block, box or sequence score reaches its threshold (``box_scores``
-    from the boxes that pass the box gate), or when it stands next to a hidden block in reading order and
-    its sequence score reaches the neighbour threshold. Training judges its thresholds by this very rule."""
+    from the boxes that pass the box gate), when it lies in a run of sibling blocks (``groups``, from
+    ``sequence.run_groups``) whose block scores reach the run threshold (``sequence.runs``), or when it
+    stands next to a hidden block in reading order and its sequence score reaches the neighbour
+    threshold. Training judges its thresholds by this very rule."""
     appeal = (
         (block_scores >= threshold["block"])
         | (box_scores >= threshold["box"])
         | (sequence_scores >= threshold["sequence"])
+        | sequence.runs(block_scores, threshold["run"], groups)
     )
     return sequence.spread(appeal, sequence_scores, threshold["neighbour"])
 
@@ -146,7 +174,8 @@ class HushModel:
         if timings is not None:
             timings["features"] = (t1 - t0) * 1000
             timings["predict"] = (t6 - t1) * 1000
-        appeal = appeal_blocks(block_scores, hiding_box_scores, sequence_scores, self.threshold)
+        groups = sequence.run_groups(page)
+        appeal = appeal_blocks(block_scores, hiding_box_scores, sequence_scores, self.threshold, groups)
         return Scored(page, block_scores, box_scores, sequence_scores, appeal)
 
     def classify_tree(

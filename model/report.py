@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from model.metrics import CharCounts
+from model.predict import threshold_text
 
 BARS = {"precision": 0.95, "recall": 0.90}
 GROUPS = [
@@ -115,14 +116,13 @@ def markdown(
         "chosen on out-of-fold scores, those of the real pages and the hard negatives when training has",
         "enough real pages), applied block by block: a block is hidden when its block, box or sequence",
         "score reaches its threshold (its box score counting only boxes holding a block whose block score",
-        "reaches the box gate), or when it stands next to a hidden block in reading order and its",
-        "sequence score reaches the neighbour threshold.",
+        "reaches the box gate), when it lies in a run of blocks whose block scores reach the run",
+        "threshold (four of them at least, one reaching 0.98, a lone block below it bridged), or when it",
+        "stands next to a hidden block in reading order and its sequence score reaches the neighbour",
+        "threshold.",
         "",
         f"Produced by `{command}` with model `{metadata['version']}` "
-        f"(thresholds: block {metadata['threshold']['block']}, box {metadata['threshold']['box']}, "
-        f"box gate {metadata['threshold'].get('box_gate', '-')}, "
-        f"sequence {metadata['threshold'].get('sequence', '-')}, "
-        f"neighbour {metadata['threshold'].get('neighbour', '-')}, "
+        f"(thresholds: {threshold_text(metadata['threshold'])}, "
         f"chosen on {metadata.get('threshold_pages', 'all')} pages; "
         f"scikit-learn {metadata['sklearn_version']}; {metadata['pages']} pages from "
         f"{', '.join(metadata['folders'])}).",

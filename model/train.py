@@ -15,9 +15,9 @@ The steps, in order:
    cross-validate the sequence model the same way;
 5. pick the block, box and sequence thresholds and the box gate on the out-of-fold scores for high
    precision (a block is hidden when any of its three scores passes its threshold, a box counting only
-   when one of its blocks passes the gate), then the neighbour threshold (a block next to a hidden one is
-   hidden too when its sequence score passes it), on the real pages and the hard negatives when there
-   are enough real pages;
+   when one of its blocks passes the gate), then whether runs of blocks the block model leans towards
+   are hidden and the neighbour threshold (a block next to a hidden one is hidden too when its sequence
+   score passes it), on the real pages and the hard negatives when there are enough real pages;
 6. score the held-out pages and record the metadata.
 """
 
@@ -65,6 +65,7 @@ DEFAULT_THRESHOLD = {"block": 0.9, "box": 0.9, "sequence": 0.9, **RULES_OFF}
 # 0.029), cut the content hidden on hard negatives (894 characters to 147) and cost 0.025 to 0.077 of
 # recall; offered more gates, the chooser fitted one that hid more on hard negatives.
 BOX_GATES = (0.0, 0.7)
+RUN_THRESHOLD = 0.6  # the run rule's threshold when training keeps it on (see model.sequence)
 OWN_WEIGHT = 10.0  # one of the user's pages counts as much as this many pages of the training folders
 MIN_REAL_PAGES = 30  # with this many pages captured from the web, thresholds are chosen on them
 # Below this many rows (blocks, or candidate spans), starting worker processes costs more than it saves.
@@ -294,6 +295,11 @@ class OutOfFold:
     sequence: list[np.ndarray]
     stage: BoxStage | None  # the candidate spans described by the out-of-fold block scores
     span_scores: list[np.ndarray] | None = None  # per page: each candidate span's score
+    groups: list[np.ndarray] | None = None  # per page: sequence.run_groups (else one group a page)
+
+    def run_groups(self, i: int) -> np.ndarray:
+        """Per block of page ``i``: its group for the run rule."""
+        return self.groups[i] if self.groups is not None else np.zeros(len(self.block[i]), dtype=np.int64)
 
     def hiding_box(self, i: int, gate: float) -> np.ndarray:
         """Per block: the best score of a span holding it among those that pass the box gate."""
@@ -304,7 +310,7 @@ class OutOfFold:
     def hidden(self, i: int, threshold: dict) -> np.ndarray:
         """Per block of page ``i``: hidden under ``threshold`` (all its keys), by the serving rule."""
         box = self.hiding_box(i, threshold["box_gate"])
-        return appeal_blocks(self.block[i], box, self.sequence[i], threshold)
+        return appeal_blocks(self.block[i], box, self.sequence[i], threshold, self.run_groups(i))
 
 
 def site_folds(data: Dataset) -> list[tuple[list[int], list[int]]]:
@@ -389,7 +395,9 @@ def cross_validate(
     samples = block_samples(data, rows)
     *fold_models, sequence_model = fit_models(fit_sequence, samples, subsets, progress, step, pool)
     sequence_oof = out_of_fold(fold_models, folds, rows, pool)
-    return OutOfFold(block_oof, box_oof, sequence_oof, stage, span_oof), box_model, sequence_model
+    groups = [sequence.run_groups(p.page) for p in data.pages]
+    oof = OutOfFold(block_oof, box_oof, sequence_oof, stage, span_oof, groups)
+    return oof, box_model, sequence_model
 
 
 def fit_in_sample(
@@ -442,8 +450,9 @@ def _choice_key(hidden_appeal: float, hidden_content: float, appeal: float, thre
 def choose_thresholds(data: Dataset, oof: OutOfFold, idx: list[int]) -> dict:
     """The thresholds with the best ``_choice_key`` on the pages ``idx``: a block is hidden when its
     block, box or sequence score reaches its threshold (its box score taken from boxes that pass the box
-    gate), or when it stands next to a hidden block and its sequence score reaches the neighbour
-    threshold (``sequence.spread``)."""
+    gate), when it lies in a run of blocks whose block scores reach the run threshold (``sequence.runs``),
+    or when it stands next to a hidden block and its sequence score reaches the neighbour threshold
+    (``sequence.spread``)."""
     a = np.concatenate([data.pages[i].appeal_chars for i in idx]).astype(float)
     k = np.concatenate([data.pages[i].content_chars for i in idx]).astype(float)
     s, q = (np.concatenate([scores[i] for i in idx]) for scores in (oof.block, oof.sequence))
@@ -474,20 +483,37 @@ def choose_thresholds(data: Dataset, oof: OutOfFold, idx: list[int]) -> dict:
                             "box_gate": float(gate),
                             "sequence": float(tq),
                             "neighbour": NO_THRESHOLD,
+                            "run": NO_THRESHOLD,
                         }
-    # Then, the block and box thresholds kept, the sequence threshold again with the neighbour rule.
+    # Then, the block and box thresholds kept, the sequence threshold again with the run and neighbour
+    # rules.
     x = np.concatenate([oof.hiding_box(i, best["box_gate"]) for i in idx])
     starts = np.cumsum([0, *(len(oof.block[i]) for i in idx[:-1])])
     fixed = (s >= best["block"]) | (x >= best["box"])
     kept = best["block"] + best["box"] + best["box_gate"]
-    for tq in grid:
-        alone = fixed | (q >= tq)
-        for tn in grid[grid < tq]:
-            hidden = sequence.spread(alone, q, tn, starts)
-            key = _choice_key(a[hidden].sum(), k[hidden].sum(), a.sum(), kept + tq + tn)
-            if key > best_key:
-                best_key, best = key, {**best, "sequence": float(tq), "neighbour": float(tn)}
-    return best
+    # Groups numbered apart page by page, so that no run joins two pages.
+    sizes = [int(oof.run_groups(i).max(initial=-1)) + 2 for i in idx]
+    offsets = np.cumsum([0, *sizes[:-1]])
+    groups = np.concatenate([oof.run_groups(i) + 1 + o for i, o in zip(idx, offsets, strict=True)])
+
+    def with_run(run: float) -> tuple[tuple, dict]:
+        """The best sequence and neighbour thresholds with the run rule at ``run``, and their key."""
+        by_run = fixed | sequence.runs(s, run, groups)
+        rule_key, rule = (-1.0, -1.0, 0.0), best
+        for tq in grid:
+            alone = by_run | (q >= tq)
+            for tn in [*grid[grid < tq], NO_THRESHOLD]:
+                hidden = sequence.spread(alone, q, tn, starts)
+                key = _choice_key(a[hidden].sum(), k[hidden].sum(), a.sum(), kept + tq + tn)
+                if key > rule_key:
+                    rule_key = key
+                    rule = {**best, "sequence": float(tq), "neighbour": float(tn), "run": float(run)}
+        return rule_key, rule
+
+    # The run rule stays on unless it scores lower: on training pages it seldom finds a run at all, and
+    # where it finds nothing to add or to hide, the user's own example (a flat appeal) decides.
+    (on_key, on), (off_key, off) = with_run(RUN_THRESHOLD), with_run(NO_THRESHOLD)
+    return on if on_key[:2] >= off_key[:2] else off
 
 
 BASE_PART, OWN_PART = "training folders", "your pages (--with)"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from model import ModelError, load_model
 from model.errors import PageError
-from model.predict import HushModel
+from model.predict import HushModel, threshold_text
 from server.errors import CliError
 
 DEFAULT_OUT = Path("hush-model.skops")
@@ -154,9 +154,7 @@ def run_train(args: argparse.Namespace) -> int:
         text = markdown(result.report, result.per_page, meta, command, result.page_info)
         args.report.write_text(text, encoding="utf-8")
     print(
-        f"wrote {out} ({model.version}, thresholds: block {model.block_threshold}, "
-        f"box {model.box_threshold}, box gate {model.box_gate}, sequence {model.sequence_threshold}, "
-        f"neighbour {model.neighbour_threshold}); "
+        f"wrote {out} ({model.version}, thresholds: {threshold_text(model.threshold)}); "
         f"serve it with: hush serve --model {out}"
     )
     return 0

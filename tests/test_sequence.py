@@ -7,7 +7,7 @@ import numpy as np
 from model import load_model
 from model.parse import parse
 from model.segment import segment
-from model.sequence import SEQUENCE_NUMERIC, numbers, spread
+from model.sequence import SEQUENCE_NUMERIC, numbers, run_groups, runs, spread
 
 PAGE = """<html><body>
 <p>Article one.</p><p>Dear readers,</p><p>We are a small newsroom.</p>
@@ -50,6 +50,37 @@ def test_the_run_stops_where_the_next_page_begins():
     scores = np.array([0.6, 0.95, 0.6, 0.6])
     assert spread(hidden, scores, 0.5, starts=np.array([0, 2])).tolist() == [1, 1, 0, 0]
     assert spread(hidden, scores, 0.5, starts=np.array([0, 2, 4])).tolist() == [1, 1, 0, 0]  # an empty page
+
+
+def test_a_run_of_leaning_blocks_with_a_sure_one_is_hidden_whole_across_one_doubted_block():
+    # Blocks 1-6: a lead line, a doubted mission sentence, then the ask. Blocks 9-12: a run with no sure
+    # block, kept apart by two doubted ones.
+    scores = np.array([0.1, 0.65, 0.05, 0.7, 0.99, 0.8, 0.62, 0.2, 0.3, 0.9, 0.97, 0.9, 0.9])
+    one = np.zeros(13, dtype=np.int64)
+    assert runs(scores, 0.6, one).astype(int).tolist() == [0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0]
+    # Two doubted blocks in a row end a run: what is left is too short.
+    cut = np.array([0.65, 0.7, 0.05, 0.05, 0.99, 0.8, 0.7])
+    assert not runs(cut, 0.6, one[:7]).any()
+    # A run needs its four blocks reaching the threshold: a bridged block does not count among them.
+    assert not runs(np.array([0.7, 0.99, 0.1, 0.7]), 0.6, one[:4]).any()
+    assert not runs(scores, 1.01, one).any()  # the rule switched off
+    assert runs(np.zeros(0), 0.6, one[:0]).shape == (0,)
+
+
+def test_a_run_keeps_to_the_blocks_of_one_element():
+    scores = np.array([0.7, 0.99, 0.7, 0.7, 0.1, 0.7])
+    assert runs(scores, 0.6, np.zeros(6, dtype=np.int64)).all()
+    assert runs(scores, 0.6, np.array([3, 3, 3, 3, 5, 5])).tolist() == [1, 1, 1, 1, 0, 0]
+    assert not runs(scores, 0.6, np.array([3, 3, 3, 5, 5, 5])).any()
+    # A box's blocks, the article's paragraph after it, the next box's: the paragraph is not bridged.
+    boxes = np.array([0.99, 1.0, 1.0, 0.56, 1.0, 0.99])
+    assert runs(boxes, 0.6, np.array([4, 4, 4, 2, 7, 7])).tolist() == [0] * 6
+
+
+def test_the_groups_of_a_run_are_the_elements_the_blocks_stand_in():
+    page = segment(parse(PAGE.replace("<p>Article end.</p>", "<div><p>Box.</p><p>More.</p></div>")))
+    groups = run_groups(page)
+    assert len(set(groups[:4].tolist())) == 1 and groups[4] == groups[5] != groups[0]
 
 
 def test_an_empty_page_has_no_rows():

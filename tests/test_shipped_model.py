@@ -30,8 +30,9 @@ def test_no_content_character_of_the_seed_pages_is_hidden(capsys):
 
 
 @pytest.mark.skipif(not SEED.is_dir(), reason="../shared/seed is not beside the checkout")
-def test_every_appeal_character_of_the_boxed_seed_is_hidden(capsys):
-    (page,) = evaluate_json(capsys, SEED / "seed-boxed.html")["pages"]
+@pytest.mark.parametrize("name", ["seed-boxed.html", "seed-flat.html"])
+def test_every_appeal_character_of_the_seed_pages_is_hidden(capsys, name):
+    (page,) = evaluate_json(capsys, SEED / name)["pages"]
     assert page["appeal_chars"] > 0 and page["hidden_appeal"] == page["appeal_chars"]
 
 

@@ -1,4 +1,5 @@
-"""How training chooses its thresholds, on made-up out-of-fold scores: the neighbour rule and the box gate."""
+"""How training chooses its thresholds, on made-up out-of-fold scores: the neighbour and run rules and the box
+gate."""
 
 from __future__ import annotations
 
@@ -10,14 +11,17 @@ from model.boxes import Span, spread
 from model.train import OutOfFold, choose_thresholds
 
 
-def choose(sequence_scores: list[list[float]], appeal: list[list[int]]) -> dict:
-    """Thresholds chosen on pages of ten-character blocks with these sequence scores (block and box
-    scores 0) and these labels."""
+def choose(
+    sequence_scores: list[list[float]], appeal: list[list[int]], block_scores: list[list[float]] | None = None
+) -> dict:
+    """Thresholds chosen on pages of ten-character blocks with these sequence scores (block scores 0
+    unless given, box scores 0) and these labels."""
     pages = [
         SimpleNamespace(appeal_chars=np.array(a) * 10, content_chars=(1 - np.array(a)) * 10) for a in appeal
     ]
     zeros = [np.zeros(len(a)) for a in appeal]
-    oof = OutOfFold(zeros, zeros, [np.array(q) for q in sequence_scores], None, None)
+    block = zeros if block_scores is None else [np.array(s) for s in block_scores]
+    oof = OutOfFold(block, zeros, [np.array(q) for q in sequence_scores], None, None)
     return choose_thresholds(SimpleNamespace(pages=pages), oof, list(range(len(pages))))
 
 
@@ -35,6 +39,29 @@ def test_training_leaves_the_neighbour_rule_off_when_it_would_hide_content():
     y = [[0, 1, 1, 0], [0, 1, 0, 0]]
     threshold = choose(q, y)
     assert threshold["sequence"] == 0.95 and threshold["neighbour"] > 1
+
+
+def test_training_turns_the_run_rule_on_when_appeals_stand_as_runs_of_leaning_blocks():
+    # Page 0: a flat appeal (blocks 1-5), one block of it sure; no single block threshold below the sure
+    # one takes the rest without the content blocks of page 1, which score as high one by one.
+    block = [[0.1, 0.7, 0.2, 0.75, 0.99, 0.7, 0.1], [0.75, 0.1, 0.7, 0.1, 0.7, 0.75, 0.1]]
+    y = [[0, 1, 1, 1, 1, 1, 0], [0, 0, 0, 0, 0, 0, 0]]
+    zeros = [[0.0] * 7, [0.0] * 7]
+    assert choose(zeros, y, block)["run"] == 0.6
+
+
+def test_training_keeps_the_run_rule_on_when_no_page_has_a_run():
+    q = [[0.1, 0.6, 0.95, 0.95, 0.6, 0.1], [0.6, 0.1, 0.1, 0.6, 0.95, 0.6]]
+    y = [[0, 1, 1, 1, 1, 0], [0, 0, 0, 1, 1, 1]]
+    assert choose(q, y)["run"] == 0.6
+
+
+def test_training_leaves_the_run_rule_off_when_a_run_is_content():
+    # Page 1 is a run of content longer than the appeal: the appeal's sure block alone does better.
+    block = [[0.1, 0.7, 0.2, 0.75, 0.99, 0.7, 0.1], [0.75, 0.7, 0.985, 0.7, 0.7, 0.7, 0.7]]
+    y = [[0, 1, 1, 1, 1, 1, 0], [0, 0, 0, 0, 0, 0, 0]]
+    zeros = [[0.0] * 7, [0.0] * 7]
+    assert choose(zeros, y, block)["run"] > 1
 
 
 def test_a_gated_box_lends_its_score_only_when_one_of_its_blocks_is_sure_enough():
