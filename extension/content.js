@@ -76,7 +76,7 @@
   let generation = 0; // bumps on stop, so that slow work started earlier is dropped
   const idToEl = new Map();
   let elToId = new WeakMap();
-  const hidden = new Map(); // element -> {id, placeholder, inlineFallback}
+  const hidden = new Map(); // element -> {id, placeholder, inlineFallback, group}
   const revealed = new WeakSet(); // blocks the reader chose to show; never hidden again on this page
   let cssReady = null; // promise of {ok}
   let observer = null;
@@ -572,13 +572,17 @@
   }
 
   /** Hide el behind a placeholder (or remove it from view); `inline`: whether el is laid out inline, read
-   * by the caller before any collapse changes the page (reads first, then writes: one style pass). */
-  function collapse(el, id, inline) {
-    if (hidden.has(el) || revealed.has(el) || isInsideHidden(el)) return false;
+   * by the caller before any collapse changes the page (reads first, then writes: one style pass).
+   * `joinTo`: the entry of the block just before el, when the two stand side by side; el then joins its
+   * group, one placeholder for the lot (an appeal of plain paragraphs is one appeal, not eight). */
+  function collapse(el, id, inline, joinTo) {
+    if (hidden.has(el) || revealed.has(el) || isInsideHidden(el)) return null;
     // A block that contains already hidden ones: unfold those first, the outer one covers them.
     for (const [inner] of Array.from(hidden)) if (el.contains(inner)) unhide(inner);
-    const entry = { id, placeholder: null, inlineFallback: false };
-    if (mode === "placeholder") {
+    const joined = !!joinTo && hidden.get(joinTo.group[0])?.group === joinTo.group;
+    const entry = { id, placeholder: null, inlineFallback: false, group: joined ? joinTo.group : [] };
+    entry.group.push(el);
+    if (mode === "placeholder" && !joined) {
       entry.placeholder = makePlaceholder(el, id, inline);
       el.before(entry.placeholder);
     }
@@ -593,24 +597,37 @@
       }
     });
     hidden.set(el, entry);
+    return entry;
+  }
+
+  /** Whether b comes right after a in the page: element siblings with nothing visible between them. */
+  function sideBySide(a, b) {
+    if (!a || a.parentNode !== b.parentNode || a.nextElementSibling !== b) return false;
+    for (let n = a.nextSibling; n !== b; n = n.nextSibling) if (n.nodeType === 3 && /\S/.test(n.data)) return false;
     return true;
   }
 
+  /** Show el again, and the blocks of its group with it (they share one placeholder). */
   function unhide(el) {
     const entry = hidden.get(el);
     if (!entry) return;
-    hidden.delete(el);
-    if (entry.placeholder) entry.placeholder.remove();
-    el.removeAttribute("data-hush-hidden");
-    if (entry.inlineFallback) {
-      el.style.removeProperty("display");
-      if (entry.oldDisplay[0]) el.style.setProperty("display", entry.oldDisplay[0], entry.oldDisplay[1]);
+    for (const member of entry.group) {
+      const own = hidden.get(member);
+      if (!own || own.group !== entry.group) continue;
+      hidden.delete(member);
+      if (own.placeholder) own.placeholder.remove();
+      member.removeAttribute("data-hush-hidden");
+      if (own.inlineFallback) {
+        member.style.removeProperty("display");
+        if (own.oldDisplay[0]) member.style.setProperty("display", own.oldDisplay[0], own.oldDisplay[1]);
+      }
     }
   }
 
   function reveal(el, focus) {
+    const entry = hidden.get(el);
     unhide(el);
-    revealed.add(el);
+    for (const member of entry ? entry.group : [el]) revealed.add(member);
     if (focus) {
       // Move focus to the block just shown so a keyboard reader continues there.
       if (!el.hasAttribute("tabindex")) {
@@ -656,8 +673,13 @@
       const safe = targets.filter(([el]) => safeToHide(el, bodyText));
       const inline = safe.map(([el]) => mode === "placeholder" && isInline(el));
       let collapsed = 0;
+      let last = null; // the entry of the block collapsed just before, and its element
+      let lastEl = null;
       safe.forEach(([el, id], i) => {
-        if (collapse(el, id, inline[i])) collapsed += 1;
+        const joinTo = last && !inline[i] && !inline[i - 1] && sideBySide(lastEl, el) ? last : null;
+        last = collapse(el, id, inline[i], joinTo);
+        lastEl = el;
+        if (last) collapsed += 1;
       });
       return collapsed;
     });
@@ -744,12 +766,8 @@
 
   let pruneAt = 20000;
   function dropOrphanPlaceholders() {
-    for (const [el, entry] of Array.from(hidden)) {
-      if (!el.isConnected) {
-        hidden.delete(el);
-        if (entry.placeholder) entry.placeholder.remove();
-      }
-    }
+    // A block the page took away shows its group again: the rest may have lost its placeholder.
+    for (const el of Array.from(hidden.keys())) if (!el.isConnected) unhide(el);
     // Long-lived pages (feeds, single-page apps) drop elements: forget the ids of those that are gone.
     if (idToEl.size > pruneAt) {
       for (const [id, el] of Array.from(idToEl)) if (!el.isConnected) idToEl.delete(id);

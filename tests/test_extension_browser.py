@@ -255,8 +255,21 @@ now</a></aside>
 </body></html>"""
 
 
+# An appeal of plain paragraphs standing among the article's (ids a1-a3), and one more appeal paragraph
+# after a paragraph of the article (a4).
+FLAT_PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Flat</title></head>
+<body><div id="story"><p>The ferry will run twice a day from May.</p>
+<p class="ask" id="a1">Dear readers, this paper is written by four people.</p>
+<!-- a comment between two blocks does not part them -->
+<p class="ask" id="a2">We need 300 more of you to give monthly.</p>
+<p class="ask" id="a3">Remind me later.</p>
+<p>The harbour master expects more visitors than last year.</p>
+<p class="ask" id="a4">Give today.</p></div></body></html>"""
+
+
 PAGES = {
     "/article.html": article_page(),
+    "/flat.html": FLAT_PAGE,
     "/layout.html": LAYOUT_PAGE,
     "/too-big.html": TOO_BIG_PAGE,
     "/late.html": LATE_PAGE,
@@ -655,6 +668,29 @@ def test_layout_around_collapsed_blocks_holds(browser, fake, page, site):
         assert 10 < placeholder.bounding_box()["height"] < 60
 
 
+def test_side_by_side_blocks_share_one_placeholder(browser, fake, page, site):
+    """Hidden blocks standing side by side (an appeal of plain paragraphs) collapse behind one placeholder,
+    and its Show reveals them all; a hidden block further on keeps its own."""
+
+    def answer(request):
+        ids = re.findall(r'<p data-hush-id="(\w+)" class="ask"', request["html"])
+        return 200, "application/json", json.dumps({"hide": ids}).encode()
+
+    fake.answer = answer
+    browser.set_settings(endpoint=fake.url, token="", mode="placeholder", disabledSites=[])
+    page.goto(f"http://127.0.0.1:{site}/flat.html")
+    browser.wait_settled(page)
+    page.wait_for_function("document.querySelectorAll('[data-hush-hidden]').length === 4", timeout=3000)
+    placeholders = page.locator("hush-placeholder")
+    assert placeholders.count() == 2
+    assert page.evaluate("document.querySelector('hush-placeholder').nextElementSibling.id") == "a1"
+    page.get_by_role("button", name="Show the hidden appeal").first.click()
+    assert all(page.locator(f"#a{i}").is_visible() for i in (1, 2, 3))
+    assert not page.locator("#a4").is_visible() and placeholders.count() == 1
+    page.get_by_role("button", name="Show the hidden appeal").click()
+    assert page.locator("#a4").is_visible() and placeholders.count() == 0
+
+
 def test_pages_over_the_size_cap_are_skipped(hush, page, site):
     stats = open_article(hush, page, site, "/too-big.html")
     assert stats["state"] == "skipped" and stats["error"] == "too-big"
@@ -830,6 +866,8 @@ def test_what_the_extension_collapses_is_what_hush_evaluate_counts(hush, page, s
         # close button's glyph).
         assert seen["appeal"] == counts.appeal, path
         assert abs(seen["content"] - counts.content) <= max(2, counts.content // 200), path
+        if path == "/seed/seed-flat.html":  # the user's appeal of plain paragraphs: one bar for it all
+            assert page.locator("hush-placeholder").count() == 1
         collapsed_any = collapsed_any or counts.hidden_appeal > 0
     assert collapsed_any
 
