@@ -619,26 +619,32 @@ def test_hostile_answers_change_nothing(browser, fake, page, site, case):
         assert_untouched(page)
 
 
-def test_layout_around_collapsed_blocks_holds(browser, fake, page, site):
-    """A list item, a table row and a grid cell collapse into placeholders of the same kind: the list
-    stays a list, the table keeps its columns, the grid its cells."""
+def hide_matches(browser, fake, page, url: str, patterns, hidden: int) -> None:
+    """Open url with a fake endpoint that hides every element whose stamp a pattern finds in the copy
+    sent, and wait until that many elements are hidden."""
 
     def answer(request):
-        ids = [
-            re.search(pattern, request["html"]).group(1)
-            for pattern in (
-                r'<li data-hush-id="(\w+)" class="donate-item">',
-                r'<tr data-hush-id="(\w+)" class="appeal-row">',
-                r'<div data-hush-id="(\w+)" class="appeal-card">',
-            )
-        ]
+        ids = [i for pattern in patterns for i in re.findall(pattern, request["html"])]
         return 200, "application/json", json.dumps({"hide": ids}).encode()
 
     fake.answer = answer
     browser.set_settings(endpoint=fake.url, token="", mode="placeholder", disabledSites=[])
-    page.goto(f"http://127.0.0.1:{site}/layout.html")
+    page.goto(url)
     browser.wait_settled(page)
-    page.wait_for_function("document.querySelectorAll('[data-hush-hidden]').length === 3", timeout=3000)
+    count = f"document.querySelectorAll('[data-hush-hidden]').length === {hidden}"
+    page.wait_for_function(count, timeout=3000)
+
+
+def test_layout_around_collapsed_blocks_holds(browser, fake, page, site):
+    """A list item, a table row and a grid cell collapse into placeholders of the same kind: the list
+    stays a list, the table keeps its columns, the grid its cells."""
+
+    patterns = (
+        r'<li data-hush-id="(\w+)" class="donate-item">',
+        r'<tr data-hush-id="(\w+)" class="appeal-row">',
+        r'<div data-hush-id="(\w+)" class="appeal-card">',
+    )
+    hide_matches(browser, fake, page, f"http://127.0.0.1:{site}/layout.html", patterns, 3)
     layout = page.evaluate(
         """() => {
             const box = (sel) => document.querySelector(sel).getBoundingClientRect();
@@ -672,15 +678,8 @@ def test_side_by_side_blocks_share_one_placeholder(browser, fake, page, site):
     """Hidden blocks standing side by side (an appeal of plain paragraphs) collapse behind one placeholder,
     and its Show reveals them all; a hidden block further on keeps its own."""
 
-    def answer(request):
-        ids = re.findall(r'<p data-hush-id="(\w+)" class="ask"', request["html"])
-        return 200, "application/json", json.dumps({"hide": ids}).encode()
-
-    fake.answer = answer
-    browser.set_settings(endpoint=fake.url, token="", mode="placeholder", disabledSites=[])
-    page.goto(f"http://127.0.0.1:{site}/flat.html")
-    browser.wait_settled(page)
-    page.wait_for_function("document.querySelectorAll('[data-hush-hidden]').length === 4", timeout=3000)
+    url = f"http://127.0.0.1:{site}/flat.html"
+    hide_matches(browser, fake, page, url, [r'<p data-hush-id="(\w+)" class="ask"'], 4)
     placeholders = page.locator("hush-placeholder")
     assert placeholders.count() == 2
     assert page.evaluate("document.querySelector('hush-placeholder').nextElementSibling.id") == "a1"
