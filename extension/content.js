@@ -602,8 +602,10 @@
 
   /** Whether b comes right after a in the page: element siblings with nothing visible between them. */
   function sideBySide(a, b) {
-    if (!a || a.parentNode !== b.parentNode || a.nextElementSibling !== b) return false;
-    for (let n = a.nextSibling; n !== b; n = n.nextSibling) if (n.nodeType === 3 && /\S/.test(n.data)) return false;
+    if (!a || a.nextElementSibling !== b) return false;
+    for (let n = a.nextSibling; n !== b; n = n.nextSibling) {
+      if (n.nodeType === 3 && /\S/.test(n.data)) return false;
+    }
     return true;
   }
 

@@ -23,24 +23,15 @@ NO_THRESHOLD = 1.01  # above any score: that rule never hides a block
 # Rules newer than the first model files: a file whose thresholds lack their keys has them off.
 RULES_OFF = {"box_gate": 0.0, "neighbour": NO_THRESHOLD, "run": NO_THRESHOLD}
 
-
-# The thresholds in the order the rules apply, as a reader sees them.
-THRESHOLD_NAMES = {
-    "block": "block",
-    "box": "box",
-    "box_gate": "box gate",
-    "sequence": "sequence",
-    "run": "run",
-    "neighbour": "neighbour",
-}
+THRESHOLD_ORDER = ("block", "box", "box_gate", "sequence", "run", "neighbour")  # as the rules apply
 
 
 def threshold_text(threshold: dict) -> str:
     """The thresholds as a reader sees them ("off" for a rule that never hides a block)."""
     merged = {**RULES_OFF, **threshold}
     return ", ".join(
-        f"{name} {'off' if float(merged[k]) > 1.0 else merged[k]}"
-        for k, name in THRESHOLD_NAMES.items()
+        f"{k.replace('_', ' ')} {'off' if float(merged[k]) > 1.0 else merged[k]}"
+        for k in THRESHOLD_ORDER
         if k in merged
     )
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from model.metrics import CharCounts
 from model.predict import threshold_text
+from model.sequence import RUN_LENGTH, RUN_PEAK
 
 BARS = {"precision": 0.95, "recall": 0.90}
 GROUPS = [
@@ -116,10 +117,10 @@ def markdown(
         "chosen on out-of-fold scores, those of the real pages and the hard negatives when training has",
         "enough real pages), applied block by block: a block is hidden when its block, box or sequence",
         "score reaches its threshold (its box score counting only boxes holding a block whose block score",
-        "reaches the box gate), when it lies in a run of blocks whose block scores reach the run",
-        "threshold (four of them at least, one reaching 0.98, a lone block below it bridged), or when it",
-        "stands next to a hidden block in reading order and its sequence score reaches the neighbour",
-        "threshold.",
+        "reaches the box gate), when it lies in a run of sibling blocks whose block scores reach the run",
+        f"threshold ({RUN_LENGTH} of them at least, one reaching {RUN_PEAK}, a lone block below it bridged),",
+        "or when it stands next to a hidden block in reading order and its sequence score reaches the",
+        "neighbour threshold.",
         "",
         f"Produced by `{command}` with model `{metadata['version']}` "
         f"(thresholds: {threshold_text(metadata['threshold'])}, "
