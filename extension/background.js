@@ -221,7 +221,7 @@ async function setBadge(tabId, state, count, detail) {
     title = "Hush is paused on this site";
   } else if (count > 0) {
     text = count > 999 ? "999+" : String(count);
-    title = "Hush collapsed " + count + (count === 1 ? " block" : " blocks") + " on this page";
+    title = "Hush collapsed " + count + (count === 1 ? " appeal" : " appeals") + " on this page";
   }
   try {
     await api.action.setBadgeText({ tabId, text });

@@ -689,11 +689,18 @@
     return n;
   }
 
+  /** Appeals hidden: blocks that share a placeholder count once. */
+  function hiddenCount() {
+    const groups = new Set();
+    for (const entry of hidden.values()) groups.add(entry.group);
+    return groups.size;
+  }
+
   let countTimer = 0;
   function reportCount() {
     clearTimeout(countTimer);
     countTimer = setTimeout(() => {
-      send({ type: "count", count: hidden.size, state, error: stateError });
+      send({ type: "count", count: hiddenCount(), state, error: stateError });
     }, 50);
   }
 
@@ -1003,13 +1010,13 @@
           state,
           error: stateError,
           mode,
-          collapsed: hidden.size,
+          collapsed: hiddenCount(),
           perf: Object.assign({}, perf),
         });
         return false;
       case "showAll":
         revealAll(true);
-        sendResponse({ ok: true, collapsed: hidden.size });
+        sendResponse({ ok: true, collapsed: hiddenCount() });
         return false;
       case "pause":
         stop("paused").then(() => sendResponse({ ok: true }));

@@ -1,4 +1,4 @@
-/* Hush toolbar popup: blocks collapsed on this tab, "Show all", "Pause on this site". */
+/* Hush toolbar popup: appeals collapsed on this tab, "Show all", "Pause on this site". */
 "use strict";
 
 (function () {
@@ -23,7 +23,7 @@
     const n = stats.collapsed;
     switch (stats.state) {
       case "running":
-        return n === 0 ? "No appeals collapsed on this tab." : n + (n === 1 ? " block" : " blocks") + " collapsed on this tab.";
+        return n === 0 ? "No appeals collapsed on this tab." : n + (n === 1 ? " appeal" : " appeals") + " collapsed on this tab.";
       case "starting":
         return "Checking this page…";
       case "paused":
@@ -35,7 +35,7 @@
       case "error":
         return "Hush could not check this page; it is left as it was.";
       default:
-        return n + (n === 1 ? " block" : " blocks") + " collapsed on this tab.";
+        return n + (n === 1 ? " appeal" : " appeals") + " collapsed on this tab.";
     }
   }
 
