@@ -573,16 +573,16 @@
 
   /** Hide el behind a placeholder (or remove it from view); `inline`: whether el is laid out inline, read
    * by the caller before any collapse changes the page (reads first, then writes: one style pass).
-   * `joinTo`: the entry of the block just before el, when the two stand side by side; el then joins its
-   * group, one placeholder for the lot (an appeal of plain paragraphs is one appeal, not eight). */
+   * `joinTo`: the entry of the block collapsed just before el in the same answer, when the two stand side
+   * by side; el then joins its group, one placeholder for the lot (an appeal of plain paragraphs is one
+   * appeal, not eight). That block is el's sibling, so the unfolding below never shows it again. */
   function collapse(el, id, inline, joinTo) {
     if (hidden.has(el) || revealed.has(el) || isInsideHidden(el)) return null;
     // A block that contains already hidden ones: unfold those first, the outer one covers them.
     for (const [inner] of Array.from(hidden)) if (el.contains(inner)) unhide(inner);
-    const joined = !!joinTo && hidden.get(joinTo.group[0])?.group === joinTo.group;
-    const entry = { id, placeholder: null, inlineFallback: false, group: joined ? joinTo.group : [] };
+    const entry = { id, placeholder: null, inlineFallback: false, group: joinTo ? joinTo.group : [] };
     entry.group.push(el);
-    if (mode === "placeholder" && !joined) {
+    if (mode === "placeholder" && !joinTo) {
       entry.placeholder = makePlaceholder(el, id, inline);
       el.before(entry.placeholder);
     }

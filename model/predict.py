@@ -98,11 +98,6 @@ class HushModel:
         self.sequence_model = sequence_model
         self.metadata = metadata
         self.threshold = {k: float(v) for k, v in {**RULES_OFF, **metadata["threshold"]}.items()}
-        self.block_threshold = self.threshold["block"]
-        self.box_threshold = self.threshold["box"]
-        self.box_gate = self.threshold["box_gate"]
-        self.sequence_threshold = self.threshold["sequence"]
-        self.neighbour_threshold = self.threshold["neighbour"]
         self._scorers: tuple | None = None
 
     @property
@@ -151,8 +146,9 @@ class HushModel:
             else:
                 span_scores = self.box_model.predict_proba(box_numbers)[:, 1]
             box_scores = hiding_box_scores = boxes.spread(n, spans, span_scores)
-            if self.box_gate > 0.0:
-                hiding_box_scores = boxes.spread(n, spans, span_scores, block_scores, self.box_gate)
+            gate = self.threshold["box_gate"]
+            if gate > 0.0:
+                hiding_box_scores = boxes.spread(n, spans, span_scores, block_scores, gate)
         t4 = time.perf_counter()
         sequence_numbers = sequence.numbers(page, block_scores, box_scores)
         t5 = time.perf_counter()

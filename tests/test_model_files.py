@@ -32,7 +32,7 @@ def test_the_shipped_model_carries_its_metadata(shipped):
     ):
         assert key in meta
     assert shipped.version.startswith("hush-")
-    thresholds = (shipped.block_threshold, shipped.box_threshold, shipped.sequence_threshold)
+    thresholds = tuple(shipped.threshold[k] for k in ("block", "box", "sequence"))
     # 1.01: that stage alone never hides a block; at least one stage does.
     assert all(0 < t <= 1.01 for t in thresholds) and min(thresholds) <= 1
 
