@@ -19,9 +19,13 @@ class PageResult:
 
 def evaluate_page(model: HushModel, lp: LabelledPage) -> PageResult:
     """Character counts for one page that was loaded with ``stamped=True``."""
+    scored = model.score_page(lp.page)
+    return counts_for(lp, set(hide_ids(lp.page, scored.appeal)))
+
+
+def counts_for(lp: LabelledPage, hidden_ids: set[str]) -> PageResult:
+    """Character counts for one stamped page when the elements with these ids are collapsed."""
     page = lp.page
-    scored = model.score_page(page)
-    hidden_ids = set(hide_ids(page, scored.appeal))
     hidden = [False] * len(page.piece_chars)
     for s in page.stamped:
         if s.id in hidden_ids:

@@ -29,6 +29,7 @@ class LabelledPage:
     appeal_chars: np.ndarray  # per block
     other_chars: np.ndarray  # per block
     content_chars: np.ndarray  # per block
+    root: etree._Element | None = None  # the parsed page (stamped when loaded with stamped=True)
 
     @property
     def has_appeal(self) -> bool:
@@ -95,7 +96,7 @@ def load_page(path: Path, source: Path, *, stamped: bool = False) -> LabelledPag
     meta = read_meta(path)
     site = str(meta.get("site") or meta.get("template") or source_host(root) or path.stem)
     appeal, other, content = block_label_chars(page)
-    return LabelledPage(path, str(source), site, meta, page, appeal, other, content)
+    return LabelledPage(path, str(source), site, meta, page, appeal, other, content, root)
 
 
 def has_labels(path: Path) -> bool:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from model.metrics import CharCounts
+from model.metrics import CharCounts, summary
 from model.predict import threshold_text
 from model.sequence import RUN_LENGTH, RUN_PEAK
 
@@ -48,6 +49,68 @@ def _held_out(metadata: dict) -> list[str]:
         *_table({"held-out pages": held, **metadata.get("held_out_by_origin", {})}),
         "",
     ]
+
+
+@dataclass
+class Peer:
+    """A filter list scored on the same pages as the model (``model.peer``)."""
+
+    rules: str  # what was read: "appeal_rules.txt: 590 hiding rules; not applied: ..."
+    per_page: dict[str, CharCounts]  # the cross-validated pages
+    held_out: dict[str, CharCounts] = field(default_factory=dict)
+    origin: dict[str, str] = field(default_factory=dict)  # page -> origin, for every page above
+
+
+def _peer(peer: Peer, report: dict, metadata: dict) -> list[str]:
+    """The model beside the filter list, origin by origin, then the pages where the list hides anything."""
+
+    def row(group: str, who: str, s: dict) -> str:
+        precision = f"{s['precision']:.3f}" if s["hidden_chars"] else "–"  # nothing hidden: no precision
+        return (
+            f"| {group} | {who} | {s['pages']} | {precision} | {s['recall']:.3f} | {s['f1']:.3f} | "
+            f"{s['hidden_chars']} | {s['pages_with_content_hidden']} | "
+            f"{s['pages_over_1pct_content_hidden']} |"
+        )
+
+    def by_origin(counts: dict[str, CharCounts]) -> dict[str, dict]:
+        groups: dict[str, dict[str, CharCounts]] = {}
+        for name, c in counts.items():
+            groups.setdefault(peer.origin.get(name, "?"), {})[name] = c
+        return {k: summary(v) for k, v in sorted(groups.items())}
+
+    lines = [
+        "## Against the filter lists",
+        "",
+        "What a content blocker's user gets today: the cosmetic rules of annoyance filter lists that target",
+        "appeals, applied to each page under the host it was captured from (its `url`; hand-written pages",
+        "get only the rules meant for every site) and counted as the model's hiding is (`hush evaluate",
+        "--peer`). The model's rows are cross-validated; the rules were never fitted to these pages.",
+        "",
+        f"Rules read from {peer.rules}.",
+        "",
+        "| group | hidden by | pages | precision | recall | F1 | hidden chars | pages with content hidden "
+        "| > 1 % |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for origin, s in by_origin(peer.per_page).items():
+        model = report.get("by_origin", {}).get(origin)
+        if model:
+            lines.append(row(origin, "Hush (cross-validated)", model))
+        lines.append(row(origin, "filter lists", s))
+    for origin, s in by_origin(peer.held_out).items():
+        model = metadata.get("held_out_by_origin", {}).get(origin)
+        if model:
+            lines.append(row(f"held-out {origin}", "Hush (this model)", model))
+        lines.append(row(f"held-out {origin}", "filter lists", s))
+    pages = {**peer.per_page, **peer.held_out}
+    hits = {k: c for k, c in pages.items() if c.hidden_appeal or c.hidden_content}
+    lines += ["", f"The filter lists hide something on {len(hits)} of {len(pages)} pages:"]
+    lines += [
+        f"- {Path(k).name}: {c.hidden_appeal} of {c.appeal} appeal characters, "
+        f"{c.hidden_content} content characters"
+        for k, c in sorted(hits.items())
+    ]
+    return lines
 
 
 LIMIT_ROWS = 12  # pages in each table of what limits the bars
@@ -104,6 +167,7 @@ def markdown(
     metadata: dict,
     command: str,
     page_info: dict[str, dict[str, str]] | None = None,
+    peer: Peer | None = None,
 ) -> str:
     """The whole report: how it was made, the bars, what limits them, the groups and the per-page table."""
     overall = report["overall"]
@@ -155,6 +219,8 @@ def markdown(
             f"| hard-negative pages with any content hidden | 0 | {n} | {'yes' if n == 0 else 'no'} |"
         )
     lines += _limits(per_page, page_info or {})
+    if peer is not None:
+        lines += ["", *_peer(peer, report, metadata)]
     for key, title in GROUPS:
         if key in report:
             lines += ["", f"## {title}", "", *_table(report[key])]

@@ -8,13 +8,23 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from model import ModelError, load_model
 from model.errors import PageError
 from model.predict import HushModel, threshold_text
 from server.errors import CliError
 
+if TYPE_CHECKING:
+    from model.filterlist import FilterList
+    from model.report import Peer
+    from model.train import TrainResult
+
 DEFAULT_OUT = Path("hush-model.skops")
+PEER_HELP = (
+    "a filter list to score beside the model (cosmetic rules, one per line, or a table whose first column "
+    "is the rule, such as the appeal rules taken from annoyance lists)"
+)
 # model.train.OWN_WEIGHT, repeated: this module loads with every command, and serving never imports training.
 OWN_WEIGHT = 10.0
 
@@ -57,12 +67,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     train.add_argument("--strict", action="store_true", help="fail on a page that cannot be read")
     train.add_argument("--report", type=Path, help="write the cross-validation report as Markdown here")
+    train.add_argument("--peer", type=Path, metavar="RULES", help=PEER_HELP + " in the report")
     train.set_defaults(handler=run_train)
 
     evaluate = sub.add_parser("evaluate", help="character-level scores of a model on labelled pages")
     evaluate.add_argument("pages", nargs="+", type=Path, metavar="PAGE", help="labelled pages or folders")
     evaluate.add_argument("--model", type=Path, default=None, help="model file (the shipped model)")
     evaluate.add_argument("--json", action="store_true", help="print JSON for machines")
+    evaluate.add_argument("--peer", type=Path, metavar="RULES", help=PEER_HELP)
     evaluate.set_defaults(handler=run_evaluate)
 
     corpus = sub.add_parser("corpus", help="inspect a folder of labelled pages")
@@ -108,6 +120,9 @@ def run_train(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise CliError("--jobs must be 1 or more")
     _check_folders([*args.folders, *args.own])
+    if args.peer is not None and not args.report:
+        raise CliError("--peer goes with --report: the filter list is scored in the report")
+    rules = _rules(args.peer)
     bar = ProgressBar()
     pages, own = _load(args.folders, args.strict, bar), _load(args.own, args.strict, bar)
     current = _current_model(args)
@@ -151,13 +166,30 @@ def run_train(args: argparse.Namespace) -> int:
         from model.report import markdown
 
         command = " ".join(["hush train", *meta["folders"], "--out", str(out), "--report", str(args.report)])
-        text = markdown(result.report, result.per_page, meta, command, result.page_info)
+        peer = None
+        if rules is not None:
+            command += f" --peer {args.peer}"
+            peer = _peer_report(rules, args.peer, result)
+        text = markdown(result.report, result.per_page, meta, command, result.page_info, peer)
         args.report.write_text(text, encoding="utf-8")
     print(
         f"wrote {out} ({model.version}, thresholds: {threshold_text(model.threshold)}); "
         f"serve it with: hush serve --model {out}"
     )
     return 0
+
+
+def _peer_report(rules: FilterList, path: Path, result: TrainResult) -> Peer:
+    """The filter list's counts on the cross-validated and the held-out pages, for the report."""
+    from model.peer import peer_counts
+    from model.report import Peer
+    from model.train import origin
+
+    origins = {name: info["origin"] for name, info in result.page_info.items()}
+    origins.update({str(p.path): origin(p) for p in result.held_out})
+    held = [str(p.path) for p in result.held_out]
+    cross_validated = peer_counts(rules, list(result.per_page))
+    return Peer(_rules_text(path, rules), cross_validated, peer_counts(rules, held), origins)
 
 
 def _load(folders: list[Path], strict: bool, bar: Callable[[str, int, int], None]) -> list:
@@ -206,6 +238,26 @@ def _save(model: HushModel, path: Path) -> None:
         raise CliError(f"cannot write {path}: {err.strerror or err}") from None
 
 
+def _rules(path: Path | None) -> FilterList | None:
+    """The filter list given with --peer (None without it); a clear error when it cannot be used."""
+    if path is None:
+        return None
+    from model.filterlist import read
+
+    try:
+        rules = read(path)
+    except OSError as err:
+        raise CliError(f"{path}: cannot read the filter list: {err.strerror or err}") from None
+    if not rules.hiding:
+        raise CliError(f"{path}: no cosmetic hiding rule in it (lines such as example.org##.donate-box)")
+    return rules
+
+
+def _rules_text(path: Path, rules: FilterList) -> str:
+    skipped = ", ".join(f"{n} × {why}" for why, n in sorted(rules.skipped.items(), key=lambda kv: -kv[1]))
+    return f"{path.name}: {rules.hiding} hiding rules" + (f"; not applied: {skipped}" if skipped else "")
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from model.evaluate import evaluate
     from model.labelled import load_pages
@@ -214,6 +266,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         if not path.exists():
             raise CliError(f"{path}: no such file or folder")
     model = _model(args.model)
+    rules = _rules(args.peer)
     try:
         pages, problems = load_pages(args.pages, strict=True, stamped=True)
     except PageError as err:
@@ -221,6 +274,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if not pages:
         raise CliError("no HTML pages to evaluate")
     results, total = evaluate(model, pages)
+    peer, peer_total = [], {}
+    if rules is not None:
+        from model.peer import evaluate_peer
+
+        peer, peer_total = evaluate_peer(rules, pages)
     if args.json:
         rows = [
             {
@@ -234,21 +292,42 @@ def run_evaluate(args: argparse.Namespace) -> int:
             }
             for r in results
         ]
-        print(json.dumps({"model": model.version, "summary": total, "pages": rows}, indent=1))
+        for row, q in zip(rows, peer, strict=False):
+            row["peer"] = {"hidden_appeal": q.counts.hidden_appeal, "hidden_content": q.counts.hidden_content}
+        out = {"model": model.version, "summary": total, "pages": rows}
+        if rules is not None:
+            out["peer"] = {
+                "rules": str(args.peer),
+                "hiding_rules": rules.hiding,
+                "not_applied": rules.skipped,
+                "summary": peer_total,
+            }
+        print(json.dumps(out, indent=1))
         return 0
     width = min(60, max(len(Path(r.name).name) for r in results))
-    print(f"{'page':{width}}  {'appeal':>7} {'hidden':>7} {'content':>8} {'hidden':>7}  {'P':>5} {'R':>5}")
-    for r in results:
+    head = f"{'page':{width}}  {'appeal':>7} {'hidden':>7} {'content':>8} {'hidden':>7}  {'P':>5} {'R':>5}"
+    print(head + ("   peer: hidden appeal, content" if peer else ""))
+    for i, r in enumerate(results):
         c = r.counts
-        print(
+        line = (
             f"{Path(r.name).name[:width]:{width}}  {c.appeal:7d} {c.hidden_appeal:7d} {c.content:8d} "
             f"{c.hidden_content:7d}  {c.precision:5.2f} {c.recall:5.2f}"
         )
-    print(
-        f"\n{total['pages']} pages · precision {total['precision']:.3f} · recall {total['recall']:.3f} · "
-        f"f1 {total['f1']:.3f} · pages with content hidden: {total['pages_with_content_hidden']}"
-    )
+        if peer:
+            line += f"   {peer[i].counts.hidden_appeal:7d} {peer[i].counts.hidden_content:7d}"
+        print(line)
+    print(f"\n{total['pages']} pages · {model.version}: {_summary_text(total)}")
+    if rules is not None:
+        print(f"filter list {_rules_text(args.peer, rules)}")
+        print(f"  on the same pages: {_summary_text(peer_total)}")
     return 0
+
+
+def _summary_text(total: dict) -> str:
+    return (
+        f"precision {total['precision']:.3f} · recall {total['recall']:.3f} · f1 {total['f1']:.3f} · "
+        f"pages with content hidden: {total['pages_with_content_hidden']}"
+    )
 
 
 def run_classify(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
 """The evaluation report's table of what limits the bars: real pages only, the largest losses first."""
 
 from model.metrics import CharCounts, summary
-from model.report import markdown
+from model.report import Peer, markdown
 
 PAGES = {
     "real/a.html": CharCounts(appeal=100, content=1000, hidden_appeal=40, hidden_content=0),
@@ -59,3 +59,18 @@ def test_the_pages_that_limit_recall_and_precision_are_named_with_their_share():
 def test_no_limits_section_without_page_information():
     text = markdown(_report(), PAGES, METADATA, "hush train real corpus")
     assert "What limits the bars" not in text
+
+
+def test_the_filter_lists_stand_beside_the_model_origin_by_origin():
+    peer_pages = {name: CharCounts(c.appeal, c.content) for name, c in PAGES.items()}
+    peer_pages["real/b.html"] = CharCounts(appeal=300, content=2000, hidden_appeal=150, hidden_content=0)
+    origins = {name: info["origin"] for name, info in INFO.items()}
+    peer = Peer("rules.txt: 3 hiding rules", peer_pages, origin=origins)
+    text = markdown(_report(), PAGES, METADATA, "hush train real corpus", INFO, peer)
+    section = text.split("\n## Against the filter lists\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| real |")]
+    # The model's cross-validated row, then the rules': 150 of the 450 real appeal characters, no content.
+    assert rows[0].startswith("| real | Hush (cross-validated) | 4 | 0.895 | 0.756 |")
+    assert rows[1].startswith("| real | filter lists | 4 | 1.000 | 0.333 |")
+    assert "Rules read from rules.txt: 3 hiding rules." in section
+    assert "hide something on 1 of 5 pages:\n- b.html: 150 of 300 appeal characters, 0 content" in section
