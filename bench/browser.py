@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import payload_parts
-from bench.common import real_files, summary, tests_module
+from bench.common import APPEAL_RULES, real_files, summary, tests_module
 
 # Runs in the page's own world before its scripts: the raw outerHTML size at DOMContentLoaded (before the
 # content script, which runs at document_idle, stamps anything) and the moment the first block collapses.
@@ -154,6 +154,47 @@ def extension_cost(browser: Any, endpoint: str, site: int, path: str, repeats: i
     }
 
 
+# A content blocker's cosmetic filtering, measured on the loaded page: the style work of adding the rules'
+# selectors as one stylesheet of hiding rules, against adding an empty stylesheet (each forces a full style
+# recalculation and a layout).
+RESTYLE = """(css) => {
+  const style = document.createElement('style');
+  const t0 = performance.now();
+  style.textContent = css;
+  document.head.appendChild(style);
+  document.body.getBoundingClientRect();
+  getComputedStyle(document.body).display;
+  const took = performance.now() - t0;
+  style.remove();
+  return took;
+}"""
+
+
+def peer_cost(browser: Any, site: int, path: str, repeats: int, selectors: list[str]) -> dict[str, Any]:
+    """The main-thread time of applying the filter list's selectors to the loaded page as a stylesheet of
+    hiding rules (style recalculation and layout), against applying an empty stylesheet; Hush paused."""
+    css = "\n".join(f"{s} {{ display: none !important; }}" for s in selectors)
+    url = f"http://127.0.0.1:{site}{path}"
+    browser.set_settings(disabledSites=["127.0.0.1"])
+    runs: dict[str, list[float]] = {"rules": [], "empty": []}
+    page = browser.context.new_page()
+    try:
+        for _ in range(repeats):
+            page.goto(url, wait_until="load", timeout=20000)
+            page.wait_for_timeout(200)
+            runs["empty"].append(page.evaluate(RESTYLE, ""))
+            runs["rules"].append(page.evaluate(RESTYLE, css))
+    finally:
+        page.close()
+        browser.set_settings(disabledSites=[])
+    return {
+        "path": path,
+        "selectors": len(selectors),
+        "repeats": repeats,
+        **{k: statistics.median(v) for k, v in runs.items()},
+    }
+
+
 def server_time(browser: Any, fake: Any, fake_port: int, site: int, path: str) -> dict[str, Any]:
     """What the server does with the page's payload: classify it in this process, by stage (median of 3)."""
     from model import load_model
@@ -258,6 +299,17 @@ def run(quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
             log("  browser: article page")
             out["article"] = extension_cost(browser, endpoint, site, "/article.html", repeats)
             out["big_server"] = server_time(browser, fake, fake_port, site, "/big.html")
+            if APPEAL_RULES.is_file():
+                from model.filterlist import read
+
+                log("  browser: the filter lists' rules as a stylesheet")
+                selectors = read(APPEAL_RULES).plain_css()
+                out["peer"] = {
+                    key: peer_cost(browser, site, path, repeats, selectors)
+                    for key, path in (("big", "/big.html"), ("article", "/article.html"))
+                }
+            else:
+                out["peer"] = {"skipped": "../shared/baselines not found: the filter lists' cost skipped"}
             if files:
                 out["payload"] = payload(browser, fake, fake_port, site, files, log)
             else:

@@ -21,6 +21,7 @@ from model.segment import LABEL_ATTR
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus" / "pages"
 REALPAGES = ROOT.parent / "shared" / "realpages"
+APPEAL_RULES = ROOT.parent / "shared" / "baselines" / "filterlists" / "appeal_rules.txt"
 SHIPPED = ROOT / "model" / "shipped" / "hush-model.skops"
 TESTS = ROOT / "tests"
 
