@@ -72,7 +72,13 @@ def test_an_interrupted_run_leaves_the_old_model(trained, tmp_path, reliability_
     old = copy_of(model, tmp_path / "out")
     before = old.read_bytes()
     process = subprocess.Popen(
-        train_command(corpus, "--out", old), cwd=REPO, env=ENV, stderr=subprocess.PIPE, text=True
+        train_command(corpus, "--out", old),
+        cwd=REPO,
+        env=ENV,
+        stderr=subprocess.PIPE,
+        text=True,
+        # A shell's background job ignores SIGINT, and its children inherit that: give it back.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     seen = []
     for line in process.stderr:  # the run is well under way once cross-validation starts
