@@ -43,6 +43,9 @@ class Selector:
     css: str
     text: re.Pattern | None = None  # a /regex/ text operator on the last compound
     upward: int | str | None = None  # climb this many levels, or to the nearest ancestor matching a selector
+    # Classes (".x") and ids ("#x") without which the selector matches nothing: a page lacking one is
+    # skipped without matching, as content blockers skip most generic rules by a class or id lookup.
+    needs: frozenset[str] = field(default=frozenset(), compare=False)
 
     def select(self, soup: BeautifulSoup) -> list[Tag]:
         found = soupsieve.select(self.css, soup, flags=soupsieve.NOSTRICT)
@@ -79,6 +82,7 @@ class FilterList:
     rules: list[Rule] = field(default_factory=list)
     compiled: dict[str, Selector] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> rules
+    _by_domain: dict[str, list[Rule]] | None = field(default=None, init=False, repr=False)
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
@@ -96,18 +100,39 @@ class FilterList:
     def for_host(self, host: str) -> list[Selector]:
         """The selectors that hide elements on pages of ``host``, exceptions taken out."""
         host = host.lower().rstrip(".")
-        excepted = {r.body for r in self.rules if r.exception and _takes_part(r, host)}
-        bodies = dict.fromkeys(
-            r.body for r in self.rules if not r.exception and r.body not in excepted and _takes_part(r, host)
-        )
+        rules = [r for r in self._candidates(host) if _takes_part(r, host)]
+        excepted = {r.body for r in rules if r.exception}
+        bodies = dict.fromkeys(r.body for r in rules if not r.exception and r.body not in excepted)
         return [self.compiled[b] for b in bodies]
+
+    def _candidates(self, host: str) -> list[Rule]:
+        """The rules for every site and those naming one of the host's domains or entities."""
+        if self._by_domain is None:
+            self._by_domain = {}
+            for rule in self.rules:
+                for key in rule.domains or ("",):
+                    self._by_domain.setdefault(key, []).append(rule)
+        labels = host.split(".") if host else []
+        keys = {""}
+        for i in range(len(labels)):
+            keys.add(".".join(labels[i:]))  # example.org for www.example.org
+            for cut in (1, 2):  # example.* for example.org and example.co.uk
+                if len(labels) - i > cut:
+                    keys.add(".".join(labels[i:-cut]) + ".*")
+        return list({id(r): r for key in keys for r in self._by_domain.get(key, ())}.values())
 
     def hidden(self, soup: BeautifulSoup, host: str) -> list[Tag]:
         """The elements of a parsed page that the rules for ``host`` hide (each once, in no set order)."""
+        present: set[str] = set()
+        for el in soup.find_all(True):
+            present.update("." + c for c in el.get("class") or ())
+            if isinstance(ident := el.get("id"), str):
+                present.add("#" + ident)
         found: dict[int, Tag] = {}
         for selector in self.for_host(host):
-            for el in selector.select(soup):
-                found[id(el)] = el
+            if selector.needs <= present:
+                for el in selector.select(soup):
+                    found[id(el)] = el
         return list(found.values())
 
 
@@ -197,7 +222,7 @@ def compile_body(body: str, *, style: bool = False) -> Selector:
             soupsieve.compile(upward, flags=soupsieve.NOSTRICT)
     except (soupsieve.SelectorSyntaxError, NotImplementedError, ValueError) as err:
         raise Unsupported("selector soupsieve cannot read") from err
-    return Selector(css, text, upward)
+    return Selector(css, text, upward, _needs(css))
 
 
 def _split_steps(body: str) -> tuple[str, list[tuple[str, str]]]:
@@ -304,3 +329,32 @@ def _rewrite(css: str) -> str:
         i = end + 1
     out.append(css[i:])
     return "".join(out)
+
+
+def _needs(css: str) -> frozenset[str]:
+    """The classes and ids a selector requires of the page: those outside any parentheses, brackets or
+    quotes (inside :not() they would be excluded, not required); none for a list of selectors."""
+    outside, depth, quote, i = [], 0, "", 0
+    while i < len(css):
+        ch = css[i]
+        if ch == "\\":
+            outside.append(css[i : i + 2] if depth == 0 and not quote else "")
+            i += 2
+            continue
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            if ch == ",":
+                return frozenset()
+            outside.append(ch)
+        if depth or ch in ")]":
+            outside.append(" ")
+        i += 1
+    tokens = re.findall(r"([.#])((?:[\w-]|\\.)+)", "".join(outside))
+    return frozenset(kind + name for kind, name in tokens if "\\" not in name)

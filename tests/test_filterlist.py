@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import soupsieve
 from bs4 import BeautifulSoup
 
 from model.filterlist import compile_body, parse_lines
@@ -61,6 +62,23 @@ def test_extended_syntax_is_emulated():
     assert hidden_text(["x.org#?#h4.donate-title:upward(section.widget)"], "x.org") == friends
     assert hidden_text(["x.org#?#div:if-not(p)"], "x.org") == friends
     assert hidden_text(["x.org#$#.lead { display: none !important; }"], "x.org") == [LEAD]
+
+
+@pytest.mark.parametrize(
+    "css",
+    [
+        "article :not(.missing) > p",  # a class under :not() is not required of the page
+        ".missing, .lead",  # one selector of a list is enough
+        'a[href="/give#top.missing"]',  # nor are dots and hashes inside attribute values
+        "li.cta > a",
+        ".box:has(.missing-too) p, .inner > h3",
+    ],
+)
+def test_the_class_and_id_lookup_never_loses_a_match(css):
+    soup = BeautifulSoup(PAGE.replace('href="/give"', 'href="/give#top.missing"'), "lxml")
+    rules = parse_lines([f"x.org##{css}"])
+    expected = soupsieve.select(css, soup, flags=soupsieve.NOSTRICT)
+    assert expected and rules.hidden(soup, "x.org") == expected
 
 
 def test_what_cannot_be_applied_is_counted_not_guessed():
