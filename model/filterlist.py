@@ -125,9 +125,9 @@ class FilterList:
         """The elements of a parsed page that the rules for ``host`` hide (each once, in no set order)."""
         present: set[str] = set()
         for el in soup.find_all(True):
-            present.update("." + c for c in el.get("class") or ())
+            present.update("." + c.lower() for c in el.get("class") or ())
             if isinstance(ident := el.get("id"), str):
-                present.add("#" + ident)
+                present.add("#" + ident.lower())
         found: dict[int, Tag] = {}
         for selector in self.for_host(host):
             if selector.needs <= present:
@@ -357,4 +357,5 @@ def _needs(css: str) -> frozenset[str]:
             outside.append(" ")
         i += 1
     tokens = re.findall(r"([.#])((?:[\w-]|\\.)+)", "".join(outside))
-    return frozenset(kind + name for kind, name in tokens if "\\" not in name)
+    # Lowercase on both sides: a page read in quirks mode matches classes and ids in any case.
+    return frozenset(kind + name.lower() for kind, name in tokens if "\\" not in name)
