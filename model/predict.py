@@ -21,9 +21,9 @@ from model.segment import Page, segment
 SHIPPED_MODEL = Path(__file__).resolve().parent / "shipped" / "hush-model.skops"
 NO_THRESHOLD = 1.01  # above any score: that rule never hides a block
 # Rules newer than the first model files: a file whose thresholds lack their keys has them off.
-RULES_OFF = {"box_gate": 0.0, "neighbour": NO_THRESHOLD, "run": NO_THRESHOLD}
+RULES_OFF = {"box_gate": 0.0, "neighbour": NO_THRESHOLD, "run": NO_THRESHOLD, "copy": NO_THRESHOLD}
 
-THRESHOLD_ORDER = ("block", "box", "box_gate", "sequence", "run", "neighbour")  # as the rules apply
+THRESHOLD_ORDER = ("block", "box", "box_gate", "sequence", "run", "neighbour", "copy")  # as the rules apply
 
 
 def threshold_text(threshold: dict) -> str:
@@ -42,19 +42,23 @@ def appeal_blocks(
     sequence_scores: np.ndarray,
     threshold: dict,
     groups: np.ndarray,
+    copy_groups: np.ndarray,
 ) -> np.ndarray:
     """Per block: is it hidden? When its block, box or sequence score reaches its threshold (``box_scores``
     from the boxes that pass the box gate), when it lies in a run of sibling blocks (``groups``, from
     ``sequence.run_groups``) whose block scores reach the run threshold (``sequence.runs``), or when it
     stands next to a hidden block in reading order and its sequence score reaches the neighbour
-    threshold. Training judges its thresholds by this very rule."""
+    threshold; then when its text is that of a hidden block (``copy_groups``, from
+    ``sequence.copy_groups``) and its block score reaches the copy threshold. Training judges its
+    thresholds by this very rule."""
     appeal = (
         (block_scores >= threshold["block"])
         | (box_scores >= threshold["box"])
         | (sequence_scores >= threshold["sequence"])
         | sequence.runs(block_scores, threshold["run"], groups)
     )
-    return sequence.spread(appeal, sequence_scores, threshold["neighbour"])
+    appeal = sequence.spread(appeal, sequence_scores, threshold["neighbour"])
+    return sequence.copies(appeal, block_scores, copy_groups, threshold["copy"])
 
 
 @dataclass
@@ -161,8 +165,10 @@ class HushModel:
         if timings is not None:
             timings["features"] = (t1 - t0) * 1000
             timings["predict"] = (t6 - t1) * 1000
-        groups = sequence.run_groups(page)
-        appeal = appeal_blocks(block_scores, hiding_box_scores, sequence_scores, self.threshold, groups)
+        groups, copy_groups = sequence.run_groups(page), sequence.copy_groups(page)
+        appeal = appeal_blocks(
+            block_scores, hiding_box_scores, sequence_scores, self.threshold, groups, copy_groups
+        )
         return Scored(page, block_scores, box_scores, sequence_scores, appeal)
 
     def classify_tree(

@@ -66,6 +66,7 @@ DEFAULT_THRESHOLD = {"block": 0.9, "box": 0.9, "sequence": 0.9, **RULES_OFF}
 # recall; offered more gates, the chooser fitted one that hid more on hard negatives.
 BOX_GATES = (0.0, 0.7)
 RUN_THRESHOLD = 0.6  # the run rule's threshold when training keeps it on (see model.sequence)
+COPY_THRESHOLD = 0.5  # the copy rule's, likewise
 OWN_WEIGHT = 10.0  # one of the user's pages counts as much as this many pages of the training folders
 MIN_REAL_PAGES = 30  # with this many pages captured from the web, thresholds are chosen on them
 # Below this many rows (blocks, or candidate spans), starting worker processes costs more than it saves.
@@ -296,10 +297,15 @@ class OutOfFold:
     stage: BoxStage | None  # the candidate spans described by the out-of-fold block scores
     span_scores: list[np.ndarray] | None = None  # per page: each candidate span's score
     groups: list[np.ndarray] | None = None  # per page: sequence.run_groups (else one group a page)
+    copies: list[np.ndarray] | None = None  # per page: sequence.copy_groups (else no copies)
 
     def run_groups(self, i: int) -> np.ndarray:
         """Per block of page ``i``: its group for the run rule."""
         return self.groups[i] if self.groups is not None else np.zeros(len(self.block[i]), dtype=np.int64)
+
+    def copy_groups(self, i: int) -> np.ndarray:
+        """Per block of page ``i``: its group for the copy rule (-1: a copy of nothing)."""
+        return self.copies[i] if self.copies is not None else np.full(len(self.block[i]), -1, dtype=np.int64)
 
     def hiding_box(self, i: int, gate: float) -> np.ndarray:
         """Per block: the best score of a span holding it among those that pass the box gate."""
@@ -310,7 +316,8 @@ class OutOfFold:
     def hidden(self, i: int, threshold: dict) -> np.ndarray:
         """Per block of page ``i``: hidden under ``threshold`` (all its keys), by the serving rule."""
         box = self.hiding_box(i, threshold["box_gate"])
-        return appeal_blocks(self.block[i], box, self.sequence[i], threshold, self.run_groups(i))
+        groups, copies = self.run_groups(i), self.copy_groups(i)
+        return appeal_blocks(self.block[i], box, self.sequence[i], threshold, groups, copies)
 
 
 def site_folds(data: Dataset) -> list[tuple[list[int], list[int]]]:
@@ -396,7 +403,8 @@ def cross_validate(
     *fold_models, sequence_model = fit_models(fit_sequence, samples, subsets, progress, step, pool)
     sequence_oof = out_of_fold(fold_models, folds, rows, pool)
     groups = [sequence.run_groups(p.page) for p in data.pages]
-    oof = OutOfFold(block_oof, box_oof, sequence_oof, stage, span_oof, groups)
+    copies = [sequence.copy_groups(p.page) for p in data.pages]
+    oof = OutOfFold(block_oof, box_oof, sequence_oof, stage, span_oof, groups, copies)
     return oof, box_model, sequence_model
 
 
@@ -452,7 +460,8 @@ def choose_thresholds(data: Dataset, oof: OutOfFold, idx: list[int]) -> dict:
     block, box or sequence score reaches its threshold (its box score taken from boxes that pass the box
     gate), when it lies in a run of blocks whose block scores reach the run threshold (``sequence.runs``),
     or when it stands next to a hidden block and its sequence score reaches the neighbour threshold
-    (``sequence.spread``)."""
+    (``sequence.spread``); then a copy of a hidden block's text whose block score reaches the copy
+    threshold (``sequence.copies``)."""
     a = np.concatenate([data.pages[i].appeal_chars for i in idx]).astype(float)
     k = np.concatenate([data.pages[i].content_chars for i in idx]).astype(float)
     s, q = (np.concatenate([scores[i] for i in idx]) for scores in (oof.block, oof.sequence))
@@ -484,36 +493,52 @@ def choose_thresholds(data: Dataset, oof: OutOfFold, idx: list[int]) -> dict:
                             "sequence": float(tq),
                             "neighbour": NO_THRESHOLD,
                             "run": NO_THRESHOLD,
+                            "copy": NO_THRESHOLD,
                         }
-    # Then, the block and box thresholds kept, the sequence threshold again with the run and neighbour
-    # rules.
+    # Then, the block and box thresholds kept, the sequence threshold again with the run, neighbour and
+    # copy rules.
     x = np.concatenate([oof.hiding_box(i, best["box_gate"]) for i in idx])
     starts = np.cumsum([0, *(len(oof.block[i]) for i in idx[:-1])])
     fixed = (s >= best["block"]) | (x >= best["box"])
     kept = best["block"] + best["box"] + best["box_gate"]
-    # Groups numbered apart page by page, so that no run joins two pages.
+    # Groups numbered apart page by page, so that no run joins two pages and no text is a copy of
+    # another page's.
     sizes = [int(oof.run_groups(i).max(initial=-1)) + 2 for i in idx]
     offsets = np.cumsum([0, *sizes[:-1]])
     groups = np.concatenate([oof.run_groups(i) + 1 + o for i, o in zip(idx, offsets, strict=True)])
+    sizes = [int(oof.copy_groups(i).max(initial=-1)) + 1 for i in idx]
+    offsets = np.cumsum([0, *sizes[:-1]])
+    own = [oof.copy_groups(i) for i in idx]
+    copies = np.concatenate([np.where(c >= 0, c + o, -1) for c, o in zip(own, offsets, strict=True)])
 
-    def with_run(run: float) -> tuple[tuple, dict]:
-        """The best sequence and neighbour thresholds with the run rule at ``run``, and their key."""
+    def with_rules(run: float, copy: float) -> tuple[tuple, dict]:
+        """The best sequence and neighbour thresholds with the run rule at ``run`` and the copy rule at
+        ``copy``, and their key."""
         by_run = fixed | sequence.runs(s, run, groups)
         rule_key, rule = (-1.0, -1.0, 0.0), best
         for tq in grid:
             alone = by_run | (q >= tq)
             for tn in [*grid[grid < tq], NO_THRESHOLD]:
-                hidden = sequence.spread(alone, q, tn, starts)
+                hidden = sequence.copies(sequence.spread(alone, q, tn, starts), s, copies, copy)
                 key = _choice_key(a[hidden].sum(), k[hidden].sum(), a.sum(), kept + tq + tn)
                 if key > rule_key:
                     rule_key = key
-                    rule = {**best, "sequence": float(tq), "neighbour": float(tn), "run": float(run)}
+                    rule = {**best, "sequence": float(tq), "neighbour": float(tn), "run": run, "copy": copy}
         return rule_key, rule
 
-    # The run rule stays on unless it scores lower: on training pages it seldom finds a run at all, and
-    # where it finds nothing to add or to hide, the user's own example (a flat appeal) decides.
-    (on_key, on), (off_key, off) = with_run(RUN_THRESHOLD), with_run(NO_THRESHOLD)
-    return on if on_key[:2] >= off_key[:2] else off
+    # The run and copy rules stay on unless turning one off scores higher: on training pages runs are
+    # rare, and where a rule finds nothing to add or to hide, the user's own example (a flat appeal)
+    # decides.
+    choice_key, choice = with_rules(RUN_THRESHOLD, COPY_THRESHOLD)
+    for run, copy in (
+        (RUN_THRESHOLD, NO_THRESHOLD),
+        (NO_THRESHOLD, COPY_THRESHOLD),
+        (NO_THRESHOLD, NO_THRESHOLD),
+    ):
+        key, rule = with_rules(run, copy)
+        if key[:2] > choice_key[:2]:
+            choice_key, choice = key, rule
+    return choice
 
 
 BASE_PART, OWN_PART = "training folders", "your pages (--with)"

@@ -7,7 +7,7 @@ import numpy as np
 from model import load_model
 from model.parse import parse
 from model.segment import segment
-from model.sequence import SEQUENCE_NUMERIC, numbers, run_groups, runs, spread
+from model.sequence import SEQUENCE_NUMERIC, copies, copy_groups, numbers, run_groups, runs, spread
 
 PAGE = """<html><body>
 <p>Article one.</p><p>Dear readers,</p><p>We are a small newsroom.</p>
@@ -81,6 +81,29 @@ def test_the_groups_of_a_run_are_the_elements_the_blocks_stand_in():
     page = segment(parse(PAGE.replace("<p>Article end.</p>", "<div><p>Box.</p><p>More.</p></div>")))
     groups = run_groups(page)
     assert len(set(groups[:4].tolist())) == 1 and groups[4] == groups[5] != groups[0]
+
+
+def test_copies_of_a_text_share_a_group_case_and_spacing_aside():
+    html = (
+        "<html><body><nav><a href='/d'>Donate</a> <a href='/n'>News</a></nav><p>Story.</p><footer>"
+        "<p><a href='/d'> donate </a></p><p>news</p><p></p><p>Donate today</p></footer></body></html>"
+    )
+    page = segment(parse(html))
+    texts = ["Donate", "News", "Story.", "donate", "news", "Donate today"]
+    assert [b.text.strip() for b in page.blocks] == texts
+    groups = copy_groups(page).tolist()
+    assert groups[0] == groups[3] and groups[1] == groups[4]
+    assert len({groups[0], groups[1], groups[2], groups[5]}) == 4
+
+
+def test_a_copy_of_a_hidden_text_is_hidden_when_its_own_score_leans_that_way():
+    groups = np.array([0, 1, 2, 0, 1, 0, -1, -1])
+    hidden = np.array([1, 0, 0, 0, 0, 0, 1, 0], dtype=bool)
+    scores = np.array([0.99, 0.9, 0.1, 0.6, 0.95, 0.3, 0.99, 0.99])
+    # Block 3 copies hidden block 0 and scores 0.6; block 5 copies it too but scores 0.3; group 1 has
+    # nothing hidden; blocks without text (-1) are copies of nothing.
+    assert copies(hidden, scores, groups, 0.5).tolist() == [1, 0, 0, 1, 0, 0, 1, 0]
+    assert copies(hidden, scores, groups, 1.01).tolist() == hidden.tolist()  # the rule off
 
 
 def test_an_empty_page_has_no_rows():

@@ -12,16 +12,21 @@ from model.train import OutOfFold, choose_thresholds
 
 
 def choose(
-    sequence_scores: list[list[float]], appeal: list[list[int]], block_scores: list[list[float]] | None = None
+    sequence_scores: list[list[float]],
+    appeal: list[list[int]],
+    block_scores: list[list[float]] | None = None,
+    texts: list[list[int]] | None = None,
 ) -> dict:
     """Thresholds chosen on pages of ten-character blocks with these sequence scores (block scores 0
-    unless given, box scores 0) and these labels."""
+    unless given, box scores 0), these labels and, when given, these copy groups (blocks of a page with
+    the same number have the same text)."""
     pages = [
         SimpleNamespace(appeal_chars=np.array(a) * 10, content_chars=(1 - np.array(a)) * 10) for a in appeal
     ]
     zeros = [np.zeros(len(a)) for a in appeal]
     block = zeros if block_scores is None else [np.array(s) for s in block_scores]
-    oof = OutOfFold(block, zeros, [np.array(q) for q in sequence_scores], None, None)
+    copies = None if texts is None else [np.array(t) for t in texts]
+    oof = OutOfFold(block, zeros, [np.array(q) for q in sequence_scores], None, None, None, copies)
     return choose_thresholds(SimpleNamespace(pages=pages), oof, list(range(len(pages))))
 
 
@@ -62,6 +67,25 @@ def test_training_leaves_the_run_rule_off_when_a_run_is_content():
     y = [[0, 1, 1, 1, 1, 1, 0], [0, 0, 0, 0, 0, 0, 0]]
     zeros = [[0.0] * 7, [0.0] * 7]
     assert choose(zeros, y, block)["run"] > 1
+
+
+def test_training_keeps_the_copy_rule_on_when_copies_of_appeals_are_appeals():
+    # The footer repeats the header's "Donate" (block 4, 0.7): only the copy rule hides it without the
+    # content block that scores 0.7 on its own.
+    block = [[0.999, 0.1, 0.1, 0.7, 0.7], [0.999, 0.1, 0.7, 0.1, 0.1]]
+    y = [[1, 0, 0, 0, 1], [1, 0, 0, 0, 0]]
+    texts = [[0, 1, 2, 3, 0], [0, 1, 2, 3, 4]]
+    zeros = [[0.0] * 5, [0.0] * 5]
+    assert choose(zeros, y, block, texts)["copy"] == 0.5
+
+
+def test_training_turns_the_copy_rule_off_when_copies_are_content():
+    # The same text both as an appeal's call and as content elsewhere on the page (a menu item "Join").
+    block = [[0.999, 0.1, 0.7, 0.1], [0.999, 0.6, 0.1, 0.6]]
+    y = [[1, 0, 0, 0], [1, 0, 0, 0]]
+    texts = [[0, 1, 0, 2], [0, 0, 1, 0]]
+    zeros = [[0.0] * 4, [0.0] * 4]
+    assert choose(zeros, y, block, texts)["copy"] > 1
 
 
 def test_a_gated_box_lends_its_score_only_when_one_of_its_blocks_is_sure_enough():
