@@ -48,9 +48,9 @@ def appeal_blocks(
     from the boxes that pass the box gate), when it lies in a run of sibling blocks (``groups``, from
     ``sequence.run_groups``) whose block scores reach the run threshold (``sequence.runs``), or when it
     stands next to a hidden block in reading order and its sequence score reaches the neighbour
-    threshold; then when its text is that of a hidden block (``copy_groups``, from
-    ``sequence.copy_groups``) and its block score reaches the copy threshold. Training judges its
-    thresholds by this very rule."""
+    threshold; then when it copies a hidden block (``copy_groups``, from ``sequence.copy_groups``: the
+    same text, or a lone link to the same address) and its block score reaches the copy threshold.
+    Training judges its thresholds by this very rule."""
     appeal = (
         (block_scores >= threshold["block"])
         | (box_scores >= threshold["box"])

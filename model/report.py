@@ -184,8 +184,8 @@ def markdown(
         "reaches the box gate), when it lies in a run of sibling blocks whose block scores reach the run",
         f"threshold ({RUN_LENGTH} of them at least, one reaching {RUN_PEAK}, a lone block below it bridged),",
         "or when it stands next to a hidden block in reading order and its sequence score reaches the",
-        "neighbour threshold; and a block whose text is that of a hidden block on the same page is hidden",
-        "when its block score reaches the copy threshold.",
+        "neighbour threshold; and a block that copies a hidden block on the same page (the same text, or a",
+        "lone link to the same address) is hidden when its block score reaches the copy threshold.",
         "",
         f"Produced by `{command}` with model `{metadata['version']}` "
         f"(thresholds: {threshold_text(metadata['threshold'])}, "

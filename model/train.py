@@ -460,8 +460,8 @@ def choose_thresholds(data: Dataset, oof: OutOfFold, idx: list[int]) -> dict:
     block, box or sequence score reaches its threshold (its box score taken from boxes that pass the box
     gate), when it lies in a run of blocks whose block scores reach the run threshold (``sequence.runs``),
     or when it stands next to a hidden block and its sequence score reaches the neighbour threshold
-    (``sequence.spread``); then a copy of a hidden block's text whose block score reaches the copy
-    threshold (``sequence.copies``)."""
+    (``sequence.spread``); then a copy of a hidden block whose block score reaches the copy threshold
+    (``sequence.copies``)."""
     a = np.concatenate([data.pages[i].appeal_chars for i in idx]).astype(float)
     k = np.concatenate([data.pages[i].content_chars for i in idx]).astype(float)
     s, q = (np.concatenate([scores[i] for i in idx]) for scores in (oof.block, oof.sequence))
@@ -501,8 +501,8 @@ def choose_thresholds(data: Dataset, oof: OutOfFold, idx: list[int]) -> dict:
     starts = np.cumsum([0, *(len(oof.block[i]) for i in idx[:-1])])
     fixed = (s >= best["block"]) | (x >= best["box"])
     kept = best["block"] + best["box"] + best["box_gate"]
-    # Groups numbered apart page by page, so that no run joins two pages and no text is a copy of
-    # another page's.
+    # Groups numbered apart page by page, so that no run joins two pages and no block copies another
+    # page's.
     sizes = [int(oof.run_groups(i).max(initial=-1)) + 2 for i in idx]
     offsets = np.cumsum([0, *sizes[:-1]])
     groups = np.concatenate([oof.run_groups(i) + 1 + o for i, o in zip(idx, offsets, strict=True)])

@@ -96,6 +96,22 @@ def test_copies_of_a_text_share_a_group_case_and_spacing_aside():
     assert len({groups[0], groups[1], groups[2], groups[5]}) == 4
 
 
+def test_lone_links_to_one_address_copy_one_another_and_join_their_text_copies():
+    html = (
+        "<html><body><nav><a href='/spenden/'>Spenden</a> <a href='/'>Start</a></nav>"
+        "<p>Our <a href='/spenden/'>appeal</a> reached its goal.</p><div><a href='/spenden/?ref=f'>Jetzt "
+        "spenden</a></div><footer><p>spenden</p><a href='/'>Home</a></footer></body></html>"
+    )
+    page = segment(parse(html))
+    texts = ["Spenden", "Start", "Our appeal reached its goal.", "Jetzt spenden", "spenden", "Home"]
+    assert [b.text.strip() for b in page.blocks] == texts
+    groups = copy_groups(page).tolist()
+    # The button joins the menu item by its address (the query is not sent), the footer line by its text;
+    # the sentence merely holding such a link, and two links home, copy nothing.
+    assert groups[0] == groups[3] == groups[4]
+    assert len({groups[0], groups[1], groups[2], groups[5]}) == 4
+
+
 def test_a_copy_of_a_hidden_text_is_hidden_when_its_own_score_leans_that_way():
     groups = np.array([0, 1, 2, 0, 1, 0, -1, -1])
     hidden = np.array([1, 0, 0, 0, 0, 0, 1, 0], dtype=bool)
