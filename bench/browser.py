@@ -148,6 +148,7 @@ def extension_cost(browser: Any, endpoint: str, site: int, path: str, repeats: i
         "elements": on["stats"]["perf"]["elements"] if on else 0,
         **med,
         "max_to_collapsed": max(runs["to_collapsed"]),
+        "own_range": [min(runs["own"]), max(runs["own"])],
         "task_delta": med["task"] - statistics.median(base),
         "js_where": split[len(split) // 2] if split else {},
         "other_by_kind": {k: statistics.median(v) for k, v in sorted(other_by_kind.items())},

@@ -20,6 +20,11 @@ def _f(x: float | None, unit: str = "", digits: int = 1) -> str:
     return f"{x:,.{digits}f}{unit}"
 
 
+def _range(values: list[float] | None) -> str:
+    """The spread of a median's loads, so that a verdict inside the noise reads as one."""
+    return f"loads {values[0]:.0f} to {values[1]:.0f} ms" if values else "spread not recorded"
+
+
 def bar(part: str, name: str, measured: float | None, limit: float, unit: str, shown: str = "") -> dict:
     """One bar: met when measured <= limit; otherwise by how much it is missed."""
     row = {"part": part, "bar": name, "measured": shown or _f(measured, unit, 2 if unit in ("×", "") else 1)}
@@ -95,7 +100,8 @@ def bars(r: dict[str, Any]) -> list[dict]:
                 50,
                 " ms",
                 shown=f"{_f(own, ' ms')} its own (sliced {_f(big['busy'], ' ms')}, other "
-                f"{_f(big.get('other', 0.0), ' ms')}); {_f(big['js'], ' ms')} under the profiler",
+                f"{_f(big.get('other', 0.0), ' ms')}; {_range(big.get('own_range'))}); "
+                f"{_f(big['js'], ' ms')} under the profiler",
             )
         )
         for key, label in (("article", "article page"), ("big", "1 MB page")):
