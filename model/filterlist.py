@@ -15,7 +15,7 @@ operators change pages in ways a parsed page cannot show; they are counted, not 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,17 +123,22 @@ class FilterList:
 
     def hidden(self, soup: BeautifulSoup, host: str) -> list[Tag]:
         """The elements of a parsed page that the rules for ``host`` hide (each once, in no set order)."""
-        present: set[str] = set()
-        for el in soup.find_all(True):
-            present.update("." + c.lower() for c in el.get("class") or ())
-            if isinstance(ident := el.get("id"), str):
-                present.add("#" + ident.lower())
-        found: dict[int, Tag] = {}
-        for selector in self.for_host(host):
-            if selector.needs <= present:
-                for el in selector.select(soup):
-                    found[id(el)] = el
-        return list(found.values())
+        return hide(soup, self.for_host(host))
+
+
+def hide(soup: BeautifulSoup, selectors: list[Selector]) -> list[Tag]:
+    """The elements of a parsed page that the selectors hide (each once, in no set order)."""
+    present: set[str] = set()
+    for el in soup.find_all(True):
+        present.update("." + c.lower() for c in el.get("class") or ())
+        if isinstance(ident := el.get("id"), str):
+            present.add("#" + ident.lower())
+    found: dict[int, Tag] = {}
+    for selector in selectors:
+        if selector.needs <= present:
+            for el in selector.select(soup):
+                found[id(el)] = el
+    return list(found.values())
 
 
 def _domain_matches(host: str, domain: str) -> bool:
@@ -258,24 +263,36 @@ def _opening(text: str, close: int) -> int:
     raise Unsupported("unbalanced parentheses")
 
 
-def _closing(text: str, open_at: int) -> int:
-    depth, i, quote = 0, open_at, ""
+def _unquoted(text: str, start: int = 0) -> Iterator[tuple[int, str]]:
+    """(index, piece) for the characters of ``text`` from ``start`` that stand outside quotes, an escape
+    (a backslash and the character after it) given as one piece; escapes inside quotes are skipped."""
+    i, quote = start, ""
     while i < len(text):
         ch = text[i]
         if ch == "\\":
+            if not quote:
+                yield i, text[i : i + 2]
             i += 2
             continue
         if quote:
             quote = "" if ch == quote else quote
         elif ch in "\"'":
             quote = ch
-        elif ch == "(":
+        else:
+            yield i, ch
+        i += 1
+
+
+def _closing(text: str, open_at: int) -> int:
+    """The index of the ")" that closes the "(" at ``open_at`` (quotes and escapes respected)."""
+    depth = 0
+    for i, ch in _unquoted(text, open_at):
+        if ch == "(":
             depth += 1
         elif ch == ")":
             depth -= 1
             if depth == 0:
                 return i
-        i += 1
     raise Unsupported("unbalanced parentheses")
 
 
@@ -334,28 +351,16 @@ def _rewrite(css: str) -> str:
 def _needs(css: str) -> frozenset[str]:
     """The classes and ids a selector requires of the page: those outside any parentheses, brackets or
     quotes (inside :not() they would be excluded, not required); none for a list of selectors."""
-    outside, depth, quote, i = [], 0, "", 0
-    while i < len(css):
-        ch = css[i]
-        if ch == "\\":
-            outside.append(css[i : i + 2] if depth == 0 and not quote else "")
-            i += 2
-            continue
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "([":
+    outside, depth = [], 0
+    for _, ch in _unquoted(css):
+        if ch in "([":
             depth += 1
         elif ch in ")]":
             depth = max(0, depth - 1)
-        elif depth == 0:
-            if ch == ",":
-                return frozenset()
-            outside.append(ch)
-        if depth or ch in ")]":
-            outside.append(" ")
-        i += 1
+            ch = " "
+        elif depth == 0 and ch == ",":
+            return frozenset()
+        outside.append(ch if depth == 0 else " ")
     tokens = re.findall(r"([.#])((?:[\w-]|\\.)+)", "".join(outside))
     # Lowercase on both sides: a page read in quirks mode matches classes and ids in any case.
     return frozenset(kind + name.lower() for kind, name in tokens if "\\" not in name)

@@ -14,7 +14,7 @@ from bs4 import BeautifulSoup
 from lxml import etree
 
 from model.evaluate import PageResult, counts_for
-from model.filterlist import FilterList
+from model.filterlist import FilterList, hide
 from model.labelled import LabelledPage, load_page
 from model.metrics import CharCounts, summary
 from model.segment import ID_ATTR
@@ -31,10 +31,11 @@ def page_host(lp: LabelledPage) -> str:
 
 def hidden_ids(rules: FilterList, lp: LabelledPage) -> set[str]:
     """The stamped ids of the elements the rules hide on a page loaded with ``stamped=True``."""
-    if lp.root is None or not rules.for_host(page_host(lp)):
+    selectors = rules.for_host(page_host(lp))
+    if lp.root is None or not selectors:  # no rule for this host: the page need not be parsed again
         return set()
     soup = BeautifulSoup(etree.tostring(lp.root, method="html", encoding="unicode"), "lxml")
-    ids = (el.get(ID_ATTR) for el in rules.hidden(soup, page_host(lp)))
+    ids = (el.get(ID_ATTR) for el in hide(soup, selectors))
     return {i for i in ids if isinstance(i, str)}
 
 
