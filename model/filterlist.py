@@ -99,26 +99,20 @@ class FilterList:
 
     def for_host(self, host: str) -> list[Selector]:
         """The selectors that hide elements on pages of ``host``, exceptions taken out."""
-        host = host.lower().rstrip(".")
-        rules = [r for r in self._candidates(host) if _takes_part(r, host)]
+        names = _host_names(host.lower().rstrip("."))
+        rules = [r for r in self._candidates(names) if names.isdisjoint(r.excluded)]
         excepted = {r.body for r in rules if r.exception}
         bodies = dict.fromkeys(r.body for r in rules if not r.exception and r.body not in excepted)
         return [self.compiled[b] for b in bodies]
 
-    def _candidates(self, host: str) -> list[Rule]:
-        """The rules for every site and those naming one of the host's domains or entities."""
+    def _candidates(self, names: set[str]) -> list[Rule]:
+        """The rules for every site and those naming one of ``names`` (a host's, from _host_names)."""
         if self._by_domain is None:
             self._by_domain = {}
             for rule in self.rules:
                 for key in rule.domains or ("",):
                     self._by_domain.setdefault(key, []).append(rule)
-        labels = host.split(".") if host else []
-        keys = {""}
-        for i in range(len(labels)):
-            keys.add(".".join(labels[i:]))  # example.org for www.example.org
-            for cut in (1, 2):  # example.* for example.org and example.co.uk
-                if len(labels) - i > cut:
-                    keys.add(".".join(labels[i:-cut]) + ".*")
+        keys = ("", *names)
         return list({id(r): r for key in keys for r in self._by_domain.get(key, ())}.values())
 
     def hidden(self, soup: BeautifulSoup, host: str) -> list[Tag]:
@@ -141,20 +135,17 @@ def hide(soup: BeautifulSoup, selectors: list[Selector]) -> list[Tag]:
     return list(found.values())
 
 
-def _domain_matches(host: str, domain: str) -> bool:
-    if domain.endswith(".*"):  # an entity: example.* is example.com, example.de, ...
-        stem = domain[:-2]
-        labels = host.split(".")
-        return any(".".join(labels[i:-1]) == stem for i in range(len(labels) - 1)) or any(
-            ".".join(labels[i:-2]) == stem for i in range(len(labels) - 2)
-        )
-    return host == domain or host.endswith("." + domain)
-
-
-def _takes_part(rule: Rule, host: str) -> bool:
-    if any(_domain_matches(host, d) for d in rule.excluded):
-        return False
-    return not rule.domains or any(_domain_matches(host, d) for d in rule.domains)
+def _host_names(host: str) -> set[str]:
+    """Every domain and entity a rule may name to take part on ``host``: the host and its parent domains
+    (example.org for www.example.org), and its entities (example.* for example.org and example.co.uk)."""
+    labels = host.split(".") if host else []
+    names = set()
+    for i in range(len(labels)):
+        names.add(".".join(labels[i:]))
+        for cut in (1, 2):
+            if len(labels) - i > cut:
+                names.add(".".join(labels[i:-cut]) + ".*")
+    return names
 
 
 def read(path: Path) -> FilterList:
