@@ -21,9 +21,10 @@
 
   function describe(stats) {
     const n = stats.collapsed;
+    const collapsed = n + (n === 1 ? " appeal" : " appeals") + " collapsed on this tab.";
     switch (stats.state) {
       case "running":
-        return n === 0 ? "No appeals collapsed on this tab." : n + (n === 1 ? " appeal" : " appeals") + " collapsed on this tab.";
+        return n === 0 ? "No appeals collapsed on this tab." : collapsed;
       case "starting":
         return "Checking this page…";
       case "paused":
@@ -35,7 +36,7 @@
       case "error":
         return "Hush could not check this page; it is left as it was.";
       default:
-        return n + (n === 1 ? " appeal" : " appeals") + " collapsed on this tab.";
+        return collapsed;
     }
   }
 
