@@ -160,7 +160,7 @@ def copy_groups(page: Page) -> np.ndarray:
     first: dict[str, int] = {}  # key -> the first block holding it
     texted = []
     for i, block in enumerate(page.blocks):
-        text = " ".join(block.text.lower().split())
+        text = block.text.lower()  # segmentation already joined its words with single spaces
         if not text:
             continue
         texted.append(i)
