@@ -2,11 +2,12 @@
 
 The pipelines in the model file stay as training made them. At prediction time the block model's
 ColumnTransformer costs far more than its arithmetic: every HashingVectorizer builds its n-grams and
-hashes them one by one, and the parts are stacked through a COO matrix. Here each distinct word and
-n-gram of a page is hashed once, the parts are stacked as CSR matrices (the same matrix), and the
-fitted scaler and classifiers are applied to the same numbers: the matrices, and so the scores, are
-the very ones the pipelines give (tests compare them bit for bit). A pipeline of another shape is not
-handled here: ``BlockScorer.build`` and ``BoxScorer.build`` return None and the caller uses it as is.
+hashes them one by one, the parts are stacked through a COO matrix, and the classifier checks its
+input at length. Here each distinct word and n-gram of a page is hashed once, and the fitted scaler
+and classifiers are applied to the same numbers in the same order, with no matrix built: the scores
+are the very ones the pipelines give (tests compare them bit for bit). A pipeline of another shape is
+not handled here: ``BlockScorer.build`` and ``BoxScorer.build`` return None and the caller uses it as
+is.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import scipy.sparse as sp
+from scipy.special import expit
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -68,6 +69,8 @@ class BlockScorer:
         self.pipeline = pipeline
         self.parts = parts
         self.classifier: LogisticRegression = pipeline.steps[-1][1]
+        self.coef = self.classifier.coef_[0].astype(np.float64)
+        self.intercept = self.classifier.intercept_.astype(np.float64)
 
     @classmethod
     def build(cls, pipeline: object) -> BlockScorer | None:
@@ -81,21 +84,26 @@ class BlockScorer:
             return None
         return cls(pipeline, parts)
 
-    def matrix(self, text: Callable[[int], list[str]], numbers: np.ndarray, first: int) -> sp.csr_matrix:
-        """What the ColumnTransformer gives: text(i) is text column i, numbers the numeric columns from
-        column ``first`` on."""
-        blocks = []
+    def scores(self, text: Callable[[int], list[str]], numbers: np.ndarray, first: int) -> np.ndarray:
+        """The appeal probability of each row: text(i) is text column i, numbers the numeric columns from
+        column ``first`` on. The classifier's sparse product adds, row by row, each stored cell's value
+        times its coefficient, part by part and column by column from zero; the same products are added
+        here in the same order (np.bincount adds its weights in turn), without building the matrix."""
+        rows, terms = [], []
+        offset = 0
         for trans, cols in self.parts:
             if isinstance(trans, HashedText):
-                blocks.append(trans.transform(text(cols)))
+                row, col, value = trans.cells(text(cols))
+                width = trans.n_features
             else:
                 dense = _scaled(trans, numbers[:, [c - first for c in cols]])
-                blocks.append(sp.csr_matrix(dense))
-        return sp.hstack(blocks, format="csr")
-
-    def scores(self, text: Callable[[int], list[str]], numbers: np.ndarray, first: int) -> np.ndarray:
-        """The appeal probability of each row."""
-        return self.classifier.predict_proba(self.matrix(text, numbers, first))[:, 1]
+                row, col = np.nonzero(dense)  # the cells a sparse copy keeps, row by row
+                value, width = dense[row, col], len(cols)
+            rows.append(row)
+            terms.append(value.astype(np.float64) * self.coef[offset + col])
+            offset += width
+        total = np.bincount(np.concatenate(rows), weights=np.concatenate(terms), minlength=len(numbers))
+        return expit(total + self.intercept)
 
 
 class BoxScorer:

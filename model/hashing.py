@@ -55,12 +55,19 @@ class HashedText:
         )
 
     def transform(self, docs: Sequence[str]) -> sp.csr_matrix:
+        rows, cols, values = self.cells(docs)
+        counts = np.bincount(rows, minlength=len(docs))
+        indptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int32)
+        return sp.csr_matrix((values, cols.astype(np.int32), indptr), shape=(len(docs), self.n_features))
+
+    def cells(self, docs: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The matrix's stored cells: row, column and value of each, in CSR order (by row, then column)."""
         docs = [d.lower() for d in docs] if self.lowercase else list(docs)
         if self.analyzer == "word":
             rows, cols = self._word_cells(docs)
         else:
             rows, cols = self._char_wb_cells(docs)
-        return self._binary_rows(rows, cols, len(docs))
+        return self._binary_cells(rows, cols, len(docs))
 
     def _word_cells(self, docs: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(document, column) of every word n-gram of every document."""
@@ -105,17 +112,17 @@ class HashedText:
         at = np.repeat(first[word] - (ends - take), take) + np.arange(int(ends[-1]) if len(ends) else 0)
         return np.repeat(doc, take), cols[at]
 
-    def _binary_rows(self, rows: np.ndarray, cols: np.ndarray, n_rows: int) -> sp.csr_matrix:
+    def _binary_cells(
+        self, rows: np.ndarray, cols: np.ndarray, n_rows: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """1 at every (row, column) given, repeats counted once; rows L2-normalised as sklearn does
         (each value float32(1 / sqrt(nnz)), the division done in double)."""
         row, col = _distinct_pairs(rows, cols, self.n_features)
         counts = np.bincount(row, minlength=n_rows)
-        indptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int32)
         values = np.ones(n_rows)
         if self.norm == "l2":
             values = values / np.sqrt(np.maximum(counts, 1).astype(np.float64))
-        data = np.repeat(values.astype(self.dtype), counts)
-        return sp.csr_matrix((data, col.astype(np.int32), indptr), shape=(n_rows, self.n_features))
+        return row, col, np.repeat(values.astype(self.dtype), counts)
 
 
 def _groups(pattern: object) -> int:

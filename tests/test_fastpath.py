@@ -155,17 +155,15 @@ def test_forest_sums_the_leaves_as_the_classifier_does(model, n, stage):
 # --- the whole path ----------------------------------------------------------------------------------
 
 
-def test_the_fast_path_gives_the_pipelines_matrices_and_scores(model):
+def test_the_fast_path_gives_the_pipelines_scores(model):
     block, box, sequence = model.scorers()
     assert block is not None and box is not None and sequence is not None
-    columns = model.block_model.named_steps["columns"]
     for page in pages():
         if not page.blocks:
             continue
         rows = F.block_rows(page)
         cols = F.block_columns(page)
         numbers = np.array(cols.numbers, dtype=np.float64)
-        assert same_csr(block.matrix(cols.column, numbers, 3), columns.transform(rows))
         scores = block.scores(cols.column, numbers, 3)
         assert np.array_equal(scores, model.block_model.predict_proba(rows)[:, 1])
         spans = boxes.candidates(page, scores)
