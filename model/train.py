@@ -502,14 +502,9 @@ def choose_thresholds(data: Dataset, oof: OutOfFold, idx: list[int]) -> dict:
     fixed = (s >= best["block"]) | (x >= best["box"])
     kept = best["block"] + best["box"] + best["box_gate"]
     # Groups numbered apart page by page, so that no run joins two pages and no block copies another
-    # page's.
-    sizes = [int(oof.run_groups(i).max(initial=-1)) + 2 for i in idx]
-    offsets = np.cumsum([0, *sizes[:-1]])
-    groups = np.concatenate([oof.run_groups(i) + 1 + o for i, o in zip(idx, offsets, strict=True)])
-    sizes = [int(oof.copy_groups(i).max(initial=-1)) + 1 for i in idx]
-    offsets = np.cumsum([0, *sizes[:-1]])
-    own = [oof.copy_groups(i) for i in idx]
-    copies = np.concatenate([np.where(c >= 0, c + o, -1) for c, o in zip(own, offsets, strict=True)])
+    # page's. A run group of -1 (blocks at the top level) is a group like any other: shifted to 0.
+    groups = _numbered_apart([oof.run_groups(i) + 1 for i in idx])
+    copies = _numbered_apart([oof.copy_groups(i) for i in idx])
 
     def with_rules(run: float, copy: float) -> tuple[tuple, dict]:
         """The best sequence and neighbour thresholds with the run rule at ``run`` and the copy rule at
@@ -539,6 +534,13 @@ def choose_thresholds(data: Dataset, oof: OutOfFold, idx: list[int]) -> dict:
         if key[:2] > choice_key[:2]:
             choice_key, choice = key, rule
     return choice
+
+
+def _numbered_apart(per_page: list[np.ndarray]) -> np.ndarray:
+    """Several pages' block groups in one array, no number shared by two pages; -1 (no group) stays."""
+    sizes = [int(g.max(initial=-1)) + 1 for g in per_page]
+    offsets = np.cumsum([0, *sizes[:-1]])
+    return np.concatenate([np.where(g >= 0, g + o, -1) for g, o in zip(per_page, offsets, strict=True)])
 
 
 BASE_PART, OWN_PART = "training folders", "your pages (--with)"
