@@ -19,6 +19,9 @@ GROUPS = [
     ("by_kind", "Kind of appeal (first one on the page)"),
     ("by_form", "Form of appeal"),
 ]
+# The groups told apart by origin when the report knows each page's: a language, kind or form of real
+# pages scores differently from the same group of hand-written ones, and a mixed row hides which.
+BY_ORIGIN = {"by_lang": "lang", "by_kind": "kind", "by_form": "forms"}
 
 
 def _table(rows: dict[str, dict]) -> list[str]:
@@ -33,6 +36,21 @@ def _table(rows: dict[str, dict]) -> list[str]:
             f"{s['pages_over_1pct_content_hidden']} |"
         )
     return lines
+
+
+def _apart_by_origin(
+    field_name: str, per_page: dict[str, CharCounts], page_info: dict[str, dict[str, str]]
+) -> dict[str, dict]:
+    """Scores per (origin, group) from each page's report information (a page of several forms counts
+    under each; a page whose information leaves the group empty counts as "unstated"), rows ordered by
+    origin, then group."""
+    groups: dict[tuple[str, str], dict[str, CharCounts]] = {}
+    for name, counts in per_page.items():
+        info = page_info[name]
+        for value in info[field_name].split(", "):
+            value = value.strip() or "unstated"
+            groups.setdefault((info["origin"], value), {})[name] = counts
+    return {f"{o} · {v}": summary(pages) for (o, v), pages in sorted(groups.items())}
 
 
 def _held_out(metadata: dict) -> list[str]:
@@ -222,8 +240,13 @@ def markdown(
     lines += _limits(per_page, page_info or {})
     if peer is not None:
         lines += ["", *_peer(peer, report, metadata)]
+    info = page_info or {}
+    apart = len({i["origin"] for i in info.values()}) > 1 and all(name in info for name in per_page)
     for key, title in GROUPS:
-        if key in report:
+        if apart and key in BY_ORIGIN:
+            rows = _apart_by_origin(BY_ORIGIN[key], per_page, info)
+            lines += ["", f"## {title}, by origin", "", *_table(rows)]
+        elif key in report:
             lines += ["", f"## {title}", "", *_table(report[key])]
     lines += [
         "",

@@ -74,3 +74,40 @@ def test_the_filter_lists_stand_beside_the_model_origin_by_origin():
     assert rows[1].startswith("| real | filter lists | 4 | 1.000 | 0.333 |")
     assert "Rules read from rules.txt: 3 hiding rules." in section
     assert "hide something on 1 of 5 pages:\n- b.html: 150 of 300 appeal characters, 0 content" in section
+
+
+def _rows(text: str, title: str) -> dict[str, str]:
+    section = text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+    return {
+        line.split(" | ")[0][2:]: line.split(" | ")[1]
+        for line in section.splitlines()
+        if line.startswith("| ") and not line.startswith("| group")
+    }
+
+
+def test_language_kind_and_form_are_reported_apart_for_real_and_hand_written_pages():
+    info = {name: dict(i) for name, i in INFO.items()}
+    info["real/b.html"]["forms"] = "box, nav"  # counted under each of its forms
+    info["real/c.html"]["lang"] = "de"
+    info["real/d.html"]["kind"] = ""  # a page whose kind nobody gave
+    text = markdown(_report(), PAGES, METADATA, "hush train real corpus", info)
+    assert _rows(text, "Language, by origin") == {"handwritten · en": "1", "real · de": "1", "real · en": "3"}
+    assert _rows(text, "Form of appeal, by origin") == {
+        "handwritten · box": "1",
+        "real · box": "4",
+        "real · nav": "1",
+    }
+    assert _rows(text, "Kind of appeal (first one on the page), by origin") == {
+        "handwritten · donation": "1",
+        "real · donation": "3",
+        "real · unstated": "1",
+    }
+    assert "\n## Language\n" not in text
+
+
+def test_one_origin_keeps_the_groups_whole():
+    real = {name: c for name, c in PAGES.items() if name.startswith("real")}
+    report = {**_report(), "by_lang": {"en": summary(real)}}
+    text = markdown(report, real, METADATA, "hush train real", {n: INFO[n] for n in real})
+    assert _rows(text, "Language") == {"en": "4"}
+    assert "by origin" not in text
