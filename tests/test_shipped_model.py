@@ -47,14 +47,15 @@ def test_no_content_character_of_the_flat_evaluation_pages_is_hidden(capsys):
 
 
 def test_the_language_evaluation_pages_find_appeals_in_every_language(capsys):
-    """corpus/lang-eval is never trained on: eight pages in each of six languages the model has seen
-    few appeals in. It must find some appeal in each language, and keep most of what it hides appeal."""
+    """corpus/lang-eval is never trained on: eight to fourteen pages in each of six languages the model
+    has seen few appeals in. It must find some appeal in each language, and keep most of what it hides
+    appeal."""
     report = evaluate_json(capsys, ROOT / "corpus" / "lang-eval")
     found: dict[str, int] = {}
     for p in report["pages"]:
         language = Path(p["page"]).parent.name
         found[language] = found.get(language, 0) + p["hidden_appeal"]
-    assert sorted(found) == ["es", "fr", "it", "nl", "pl", "pt"] and len(report["pages"]) == 48
+    assert sorted(found) == ["es", "fr", "it", "nl", "pl", "pt"] and len(report["pages"]) == 66
     assert all(found.values()), found
     assert report["summary"]["precision"] >= 0.9
 
