@@ -69,6 +69,7 @@ RUN_THRESHOLD = 0.6  # the run rule's threshold when training keeps it on (see m
 COPY_THRESHOLD = 0.5  # the copy rule's, likewise
 OWN_WEIGHT = 10.0  # one of the user's pages counts as much as this many pages of the training folders
 MIN_REAL_PAGES = 30  # with this many pages captured from the web, thresholds are chosen on them
+UNSEEN_SPLITS = 3  # halvings of the sites for the check of thresholds on sites they were not chosen on
 # Below this many rows (blocks, or candidate spans), starting worker processes costs more than it saves.
 PARALLEL_MIN_ROWS = 20_000
 
@@ -546,6 +547,27 @@ def _numbered_apart(per_page: list[np.ndarray]) -> np.ndarray:
 BASE_PART, OWN_PART = "training folders", "your pages (--with)"
 
 
+def unseen_sites(data: Dataset, oof: OutOfFold, idx: list[int]) -> dict[str, CharCounts]:
+    """The out-of-fold pages scored at thresholds chosen without their sites: the sites are halved
+    UNSEEN_SPLITS times (by a hash of the site name), and each half's pages are scored at the thresholds
+    that ``choose_thresholds`` picks on the other half's threshold pages (``idx``). The report's CV rows
+    choose the thresholds on the very pages they score; this says how much that flatters them. Keys: the
+    page's path and the halving ("path#1"), each page being scored once per halving."""
+    counts: dict[str, CharCounts] = {}
+    for split in range(UNSEEN_SPLITS):
+        half = [hashlib.sha256(f"{split}:{p.site}".encode()).digest()[0] % 2 for p in data.pages]
+        for side in (0, 1):
+            chosen_on = [i for i in idx if half[i] == side]
+            if not chosen_on:
+                continue
+            threshold = choose_thresholds(data, oof, chosen_on)
+            for i, p in enumerate(data.pages):
+                if half[i] != side:
+                    hidden = oof.hidden(i, threshold)
+                    counts[f"{p.path}#{split}"] = block_counts(p.appeal_chars, p.content_chars, hidden)
+    return counts
+
+
 def origin(p: LabelledPage) -> str:
     """Where a page comes from: written for Hush (hand-written or generated) or captured from the web."""
     source = p.meta.get("source")
@@ -607,6 +629,8 @@ class TrainResult:
     own: list[LabelledPage]  # the user's pages
     # per page of per_page: its origin, kind, forms and language, for the report's tables
     page_info: dict[str, dict[str, str]] = field(default_factory=dict)
+    # with check_thresholds: the pages scored at thresholds chosen without their sites (unseen_sites)
+    unseen: dict[str, CharCounts] = field(default_factory=dict)
 
 
 def train(
@@ -618,10 +642,13 @@ def train(
     own_folders: list[str] | None = None,
     own_weight: float = OWN_WEIGHT,
     workers: int = 1,
+    check_thresholds: bool = False,
 ) -> TrainResult:
     """Train the three stages on the pages of the training folders (less the held-out sites) and the
     user's own pages; returns the model with its cross-validated report and the held-out pages.
-    ``workers`` > 1 fits the models in that many processes (see :func:`worker_pool`)."""
+    ``workers`` > 1 fits the models in that many processes (see :func:`worker_pool`);
+    ``check_thresholds`` also scores the pages at thresholds chosen without their sites (:func:`unseen_sites`,
+    a few seconds more, for the report)."""
     # One BLAS/OpenMP thread: parallel sums change the fitted numbers with the thread count, and the
     # shipped model must come out the same on every machine.
     with threadpool_limits(limits=1):
@@ -646,9 +673,14 @@ def train(
                 oof, box_model, sequence_model = cross_validate(data, folds, block_oof, say, pool)
                 threshold = choose_thresholds(data, oof, idx)
                 report, per_page = cv_report(data, oof, threshold)
+                unseen = {}
+                if check_thresholds:
+                    say("choosing thresholds without the scored sites", 0, 1)
+                    unseen = unseen_sites(data, oof, idx)
+                    say("choosing thresholds without the scored sites", 1, 1)
             else:
                 oof = None
-                threshold, report, per_page = DEFAULT_THRESHOLD, {}, {}
+                threshold, report, per_page, unseen = DEFAULT_THRESHOLD, {}, {}, {}
                 box_model, sequence_model = fit_in_sample(data, block_model, say)
         if box_model is None:
             raise TrainingError(
@@ -683,7 +715,7 @@ def train(
             say("scoring the held-out pages", 1, 1)
         metadata["training_seconds"] = round(time.perf_counter() - started, 1)
         info = {str(p.path): page_info(p) for p in data.pages} if per_page else {}
-        return TrainResult(model, report, per_page, held, own, info)
+        return TrainResult(model, report, per_page, held, own, info, unseen)
 
 
 def _params_digest(models: tuple[Pipeline, ...], corpus: str, threshold: dict) -> str:

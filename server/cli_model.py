@@ -135,6 +135,7 @@ def run_train(args: argparse.Namespace) -> int:
             own_folders=relative_folders(args.own),
             own_weight=args.weight,
             workers=args.jobs,
+            check_thresholds=bool(args.report),
         )
     except TrainingError as err:
         raise CliError(str(err)) from None
@@ -170,7 +171,7 @@ def run_train(args: argparse.Namespace) -> int:
         if rules is not None:
             command += f" --peer {args.peer}"
             peer = _peer_report(rules, args.peer, result)
-        text = markdown(result.report, result.per_page, meta, command, result.page_info, peer)
+        text = markdown(result.report, result.per_page, meta, command, result.page_info, peer, result.unseen)
         args.report.write_text(text, encoding="utf-8")
     print(
         f"wrote {out} ({model.version}, thresholds: {threshold_text(model.threshold)}); "

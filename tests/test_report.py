@@ -111,3 +111,23 @@ def test_one_origin_keeps_the_groups_whole():
     text = markdown(report, real, METADATA, "hush train real", {n: INFO[n] for n in real})
     assert _rows(text, "Language") == {"en": "4"}
     assert "by origin" not in text
+
+
+def test_scores_at_thresholds_chosen_without_the_scored_sites_stand_by_origin():
+    unseen = {
+        "real/a.html#0": CharCounts(appeal=100, content=1000, hidden_appeal=50, hidden_content=50),
+        "real/a.html#1": CharCounts(appeal=100, content=1000, hidden_appeal=100, hidden_content=0),
+        "corpus/e.html#0": CharCounts(appeal=500, content=900, hidden_appeal=500, hidden_content=0),
+    }
+    text = markdown(_report(), PAGES, METADATA, "hush train real corpus", INFO, unseen=unseen)
+    rows = _rows(text, "Thresholds chosen without the scored sites")
+    assert rows == {"all pages": "3", "handwritten": "1", "real": "2"}
+    section = text.split("\n## Thresholds chosen without the scored sites\n", 1)[1].split("\n## ", 1)[0]
+    assert "| real | 2 | 0.750 | 0.750 |" in section  # 150 of 200 appeal characters, 50 content
+    assert "halved 2 times" in section
+    bars = text.split("\n## Bars\n", 1)[1].split("\n## ", 1)[0]
+    assert (
+        "| precision on real pages, thresholds chosen without their sites | ≥ 0.95 | 0.750 | no, by 0.200 |"
+        in bars
+    )
+    assert "Thresholds chosen without" not in markdown(_report(), PAGES, METADATA, "hush train", INFO)

@@ -114,3 +114,35 @@ def test_training_gates_boxes_when_boxes_of_doubted_blocks_hold_content():
     assert 0.3 < threshold["box_gate"] <= 0.9 and threshold["box"] <= 0.95, threshold
     assert oof.hidden(0, threshold).tolist() == [False, True, True, True]
     assert not oof.hidden(1, threshold).any()
+
+
+def test_the_unseen_sites_check_scores_each_page_at_thresholds_chosen_without_its_site(monkeypatch):
+    from model import train
+
+    sites = [f"site{n}.example" for n in range(12) for _ in range(2)]  # two pages a site
+    pages = [
+        SimpleNamespace(
+            path=f"p{i}.html", site=s, appeal_chars=np.array([10, 0]), content_chars=np.array([0, 10])
+        )
+        for i, s in enumerate(sites)
+    ]
+    chosen_on: dict[float, set[str]] = {}  # each call's thresholds, told apart by their block threshold
+
+    def choose(data, oof, idx):
+        key = float(len(chosen_on))
+        chosen_on[key] = {sites[i] for i in idx}
+        return {"block": key}
+
+    scored: list[tuple[int, float]] = []
+
+    def hidden(i, threshold):
+        scored.append((i, threshold["block"]))
+        return np.array([True, False])
+
+    monkeypatch.setattr(train, "choose_thresholds", choose)
+    oof = SimpleNamespace(hidden=hidden)
+    counts = train.unseen_sites(SimpleNamespace(pages=pages), oof, list(range(len(pages))))
+    assert scored and all(sites[i] not in chosen_on[key] for i, key in scored)
+    assert sorted(i for i, _ in scored) == sorted(list(range(len(pages))) * train.UNSEEN_SPLITS)
+    assert len(counts) == len(pages) * train.UNSEEN_SPLITS
+    assert all(c.hidden_appeal == 10 and c.hidden_content == 0 for c in counts.values())
