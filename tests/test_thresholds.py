@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from model import train
 from model.boxes import Span, spread
 from model.train import OutOfFold, choose_thresholds
 
@@ -117,8 +118,6 @@ def test_training_gates_boxes_when_boxes_of_doubted_blocks_hold_content():
 
 
 def test_the_unseen_sites_check_scores_each_page_at_thresholds_chosen_without_its_site(monkeypatch):
-    from model import train
-
     sites = [f"site{n}.example" for n in range(12) for _ in range(2)]  # two pages a site
     pages = [
         SimpleNamespace(
