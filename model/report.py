@@ -53,16 +53,21 @@ def _apart_by_origin(
     return {f"{o} · {v}": summary(pages) for (o, v), pages in sorted(groups.items())}
 
 
-def _unseen(unseen: dict[str, CharCounts], page_info: dict[str, dict[str, str]]) -> list[str]:
-    """The pages scored at thresholds chosen without their sites (model.train.unseen_sites), by origin."""
-    if not unseen:
-        return []
+def _unseen_rows(unseen: dict[str, CharCounts], page_info: dict[str, dict[str, str]]) -> dict[str, dict]:
+    """Scores of the pages scored at thresholds chosen without their sites (model.train.unseen_sites):
+    all of them first, then by origin."""
     groups: dict[str, dict[str, CharCounts]] = {}
     for key, counts in unseen.items():
         origin = page_info.get(key.rpartition("#")[0], {}).get("origin", "?")
         groups.setdefault(origin, {})[key] = counts
         groups.setdefault("all pages", {})[key] = counts
-    rows = {k: summary(v) for k, v in sorted(groups.items(), key=lambda kv: kv[0] != "all pages")}
+    return {k: summary(v) for k, v in sorted(groups.items(), key=lambda kv: kv[0] != "all pages")}
+
+
+def _unseen(rows: dict[str, dict], unseen: dict[str, CharCounts]) -> list[str]:
+    """The section on thresholds chosen without the scored sites: ``rows`` from _unseen_rows."""
+    if not rows:
+        return []
     halvings = len({key.rpartition("#")[2] for key in unseen})
     return [
         "## Thresholds chosen without the scored sites",
@@ -227,6 +232,7 @@ def markdown(
     """The whole report: how it was made, the bars, what limits them, the groups and the per-page table."""
     overall = report["overall"]
     info = page_info or {}
+    unseen_rows = _unseen_rows(unseen or {}, info)
     lines = [
         "# Evaluation",
         "",
@@ -254,7 +260,7 @@ def markdown(
         *_table({"all pages": overall}),
         "",
         *_held_out(metadata),
-        *_unseen(unseen or {}, info),
+        *_unseen(unseen_rows, unseen or {}),
         "## Bars",
         "",
         "| bar | target | measured | met |",
@@ -263,13 +269,8 @@ def markdown(
     real = report["by_origin"].get("real")
     if real:
         lines += _bar_rows(real, "")
-        unseen_real = {
-            k: c
-            for k, c in (unseen or {}).items()
-            if info.get(k.rpartition("#")[0], {}).get("origin") == "real"
-        }
-        if unseen_real:
-            lines += _bar_rows(summary(unseen_real), ", thresholds chosen without their sites")
+        if "real" in unseen_rows:
+            lines += _bar_rows(unseen_rows["real"], ", thresholds chosen without their sites")
         over = real["pages_over_1pct_content_hidden"]
         lines.append(
             f"| real pages with > 1 % of content hidden | 0 | {over} | {'yes' if over == 0 else 'no'} |"
