@@ -8,6 +8,7 @@ from pathlib import Path
 
 from model.metrics import CharCounts, summary
 from model.predict import threshold_text
+from model.ranking import STAGES
 from model.sequence import RUN_LENGTH, RUN_PEAK
 
 BARS = {"precision": 0.95, "recall": 0.90}
@@ -82,6 +83,31 @@ def _unseen(rows: dict[str, dict], unseen: dict[str, CharCounts]) -> list[str]:
         *_table(rows),
         "",
     ]
+
+
+def _ranking(ranked: dict[str, dict[str, float | None]]) -> list[str]:
+    """The section on how well each stage's out-of-fold scores rank appeal above content."""
+    if not ranked:
+        return []
+
+    def cell(value: float | None) -> str:
+        return "–" if value is None else f"{value:.3f}"
+
+    lines = [
+        "## Ranking, whatever the thresholds",
+        "",
+        "Character-weighted average precision of the out-of-fold block scores: the blocks ranked by a",
+        "score, each counting with its labelled characters (appeal when most of them are). It does not",
+        "depend on the thresholds, and moves less than the rows above when the folds are drawn",
+        "differently (`model/ranking.py`): the steadier number when two models are compared. *best* is",
+        "the highest of a block's three scores.",
+        "",
+        "| group | block | box | sequence | best |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for group, stages in ranked.items():
+        lines.append(f"| {group} | " + " | ".join(cell(stages[s]) for s in STAGES) + " |")
+    return [*lines, ""]
 
 
 def _held_out(metadata: dict) -> list[str]:
@@ -228,6 +254,7 @@ def markdown(
     page_info: dict[str, dict[str, str]] | None = None,
     peer: Peer | None = None,
     unseen: dict[str, CharCounts] | None = None,
+    ranked: dict[str, dict[str, float | None]] | None = None,
 ) -> str:
     """The whole report: how it was made, the bars, what limits them, the groups and the per-page table."""
     overall = report["overall"]
@@ -261,6 +288,7 @@ def markdown(
         "",
         *_held_out(metadata),
         *_unseen(unseen_rows, unseen or {}),
+        *_ranking(ranked or {}),
         "## Bars",
         "",
         "| bar | target | measured | met |",

@@ -40,7 +40,7 @@ from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from model import block_folds, boxes, heldout, sequence
+from model import block_folds, boxes, heldout, ranking, sequence
 from model import features as F
 from model.compare import page_counts
 from model.labelled import LabelledPage, corpus_digest
@@ -568,6 +568,24 @@ def unseen_sites(data: Dataset, oof: OutOfFold, idx: list[int]) -> dict[str, Cha
     return counts
 
 
+def ranking_by_origin(data: Dataset, oof: OutOfFold) -> dict[str, dict[str, float | None]]:
+    """Per origin (all pages first): the character-weighted average precision of each stage's
+    out-of-fold block scores (model.ranking)."""
+    groups: dict[str, list[int]] = {"all pages": list(range(len(data.pages)))}
+    for i, p in enumerate(data.pages):
+        groups.setdefault(origin(p), []).append(i)
+    out: dict[str, dict[str, float | None]] = {}
+    for group, idx in groups.items():
+        scores = [ranking.stage_scores(oof.block[i], oof.box[i], oof.sequence[i]) for i in idx]
+        appeal = [data.pages[i].appeal_chars for i in idx]
+        content = [data.pages[i].content_chars for i in idx]
+        out[group] = {
+            stage: ranking.average_precision(appeal, content, [s[stage] for s in scores])
+            for stage in ranking.STAGES
+        }
+    return out
+
+
 def origin(p: LabelledPage) -> str:
     """Where a page comes from: written for Hush (hand-written or generated) or captured from the web."""
     source = p.meta.get("source")
@@ -631,6 +649,8 @@ class TrainResult:
     page_info: dict[str, dict[str, str]] = field(default_factory=dict)
     # with check_thresholds: the pages scored at thresholds chosen without their sites (unseen_sites)
     unseen: dict[str, CharCounts] = field(default_factory=dict)
+    # with check_thresholds: average precision of each stage's out-of-fold scores (ranking_by_origin)
+    ranking: dict[str, dict[str, float | None]] = field(default_factory=dict)
 
 
 def train(
@@ -673,14 +693,15 @@ def train(
                 oof, box_model, sequence_model = cross_validate(data, folds, block_oof, say, pool)
                 threshold = choose_thresholds(data, oof, idx)
                 report, per_page = cv_report(data, oof, threshold)
-                unseen = {}
+                unseen, ranked = {}, {}
                 if check_thresholds:
                     say("choosing thresholds without the scored sites", 0, 1)
                     unseen = unseen_sites(data, oof, idx)
+                    ranked = ranking_by_origin(data, oof)
                     say("choosing thresholds without the scored sites", 1, 1)
             else:
                 oof = None
-                threshold, report, per_page, unseen = DEFAULT_THRESHOLD, {}, {}, {}
+                threshold, report, per_page, unseen, ranked = DEFAULT_THRESHOLD, {}, {}, {}, {}
                 box_model, sequence_model = fit_in_sample(data, block_model, say)
         if box_model is None:
             raise TrainingError(
@@ -715,7 +736,7 @@ def train(
             say("scoring the held-out pages", 1, 1)
         metadata["training_seconds"] = round(time.perf_counter() - started, 1)
         info = {str(p.path): page_info(p) for p in data.pages} if per_page else {}
-        return TrainResult(model, report, per_page, held, own, info, unseen)
+        return TrainResult(model, report, per_page, held, own, info, unseen, ranked)
 
 
 def _params_digest(models: tuple[Pipeline, ...], corpus: str, threshold: dict) -> str:

@@ -171,7 +171,16 @@ def run_train(args: argparse.Namespace) -> int:
         if rules is not None:
             command += f" --peer {args.peer}"
             peer = _peer_report(rules, args.peer, result)
-        text = markdown(result.report, result.per_page, meta, command, result.page_info, peer, result.unseen)
+        text = markdown(
+            result.report,
+            result.per_page,
+            meta,
+            command,
+            result.page_info,
+            peer,
+            unseen=result.unseen,
+            ranked=result.ranking,
+        )
         args.report.write_text(text, encoding="utf-8")
     print(
         f"wrote {out} ({model.version}, thresholds: {threshold_text(model.threshold)}); "
