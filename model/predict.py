@@ -61,6 +61,11 @@ def appeal_blocks(
     return sequence.copies(appeal, block_scores, copy_groups, threshold["copy"])
 
 
+def best_of(block_scores: np.ndarray, box_scores: np.ndarray, sequence_scores: np.ndarray) -> np.ndarray:
+    """Per block: the highest of its block, box and sequence scores (the score a hidden block reports)."""
+    return np.maximum(np.maximum(block_scores, box_scores), sequence_scores)
+
+
 @dataclass
 class Classification:
     """What one classify call found: ids to hide, scores of appeal elements, time per stage (ms)."""
@@ -82,7 +87,7 @@ class Scored:
 
     def best(self) -> np.ndarray:
         """Per block: the highest of its three scores."""
-        return np.maximum(np.maximum(self.block_scores, self.box_scores), self.sequence_scores)
+        return best_of(self.block_scores, self.box_scores, self.sequence_scores)
 
 
 class HushModel:

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.metrics import average_precision_score
 
+from model.predict import best_of
+
 STAGES = ("block", "box", "sequence", "best")  # "best": the highest of the three, as a block's score
 
 
@@ -34,5 +36,4 @@ def average_precision(
 
 def stage_scores(block: np.ndarray, box: np.ndarray, sequence: np.ndarray) -> dict[str, np.ndarray]:
     """A page's block scores by stage (STAGES)."""
-    best = np.maximum(np.maximum(block, box), sequence)
-    return {"block": block, "box": box, "sequence": sequence, "best": best}
+    return {"block": block, "box": box, "sequence": sequence, "best": best_of(block, box, sequence)}

@@ -574,13 +574,13 @@ def ranking_by_origin(data: Dataset, oof: OutOfFold) -> dict[str, dict[str, floa
     groups: dict[str, list[int]] = {"all pages": list(range(len(data.pages)))}
     for i, p in enumerate(data.pages):
         groups.setdefault(origin(p), []).append(i)
+    scores = [ranking.stage_scores(b, x, q) for b, x, q in zip(oof.block, oof.box, oof.sequence, strict=True)]
     out: dict[str, dict[str, float | None]] = {}
     for group, idx in groups.items():
-        scores = [ranking.stage_scores(oof.block[i], oof.box[i], oof.sequence[i]) for i in idx]
         appeal = [data.pages[i].appeal_chars for i in idx]
         content = [data.pages[i].content_chars for i in idx]
         out[group] = {
-            stage: ranking.average_precision(appeal, content, [s[stage] for s in scores])
+            stage: ranking.average_precision(appeal, content, [scores[i][stage] for i in idx])
             for stage in ranking.STAGES
         }
     return out
