@@ -10,6 +10,7 @@ from model.metrics import CharCounts, summary
 from model.predict import threshold_text
 from model.ranking import STAGES
 from model.sequence import RUN_LENGTH, RUN_PEAK
+from model.train import PAGE_APPEAL_CAP
 
 BARS = {"precision": 0.95, "recall": 0.90}
 GROUPS = [
@@ -268,10 +269,11 @@ def markdown(
         "precision = appeal characters hidden / characters hidden, recall = appeal characters hidden /",
         "appeal characters; text labelled `other` is not scored. Decisions are the model's own (thresholds",
         "chosen on out-of-fold scores, those of the real pages and the hard negatives when training has",
-        "enough real pages), applied block by block: a block is hidden when its block, box or sequence",
-        "score reaches its threshold (its box score counting only boxes holding a block whose block score",
-        "reaches the box gate), when it lies in a run of sibling blocks whose block scores reach the run",
-        f"threshold ({RUN_LENGTH} of them at least, one reaching {RUN_PEAK}, a lone block below it bridged),",
+        f"enough real pages, a page's appeal counting up to {PAGE_APPEAL_CAP} characters), applied block by",
+        "block: a block is hidden when its block, box or sequence score reaches its threshold (its box",
+        "score counting only boxes holding a block whose block score reaches the box gate), when it lies in",
+        "a run of sibling blocks whose block scores reach the run threshold",
+        f"({RUN_LENGTH} of them at least, one reaching {RUN_PEAK}, a lone block below it bridged),",
         "or when it stands next to a hidden block in reading order and its sequence score reaches the",
         "neighbour threshold; and a block that copies a hidden block on the same page (the same text, or a",
         "lone link to the same address) is hidden when its block score reaches the copy threshold.",

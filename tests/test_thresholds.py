@@ -1,5 +1,5 @@
-"""How training chooses its thresholds, on made-up out-of-fold scores: the neighbour and run rules and the box
-gate."""
+"""How training chooses its thresholds, on made-up out-of-fold scores: the neighbour and run rules, the box
+gate and the cap on what one page's appeal counts."""
 
 from __future__ import annotations
 
@@ -68,6 +68,17 @@ def test_training_leaves_the_run_rule_off_when_a_run_is_content():
     y = [[0, 1, 1, 1, 1, 1, 0], [0, 0, 0, 0, 0, 0, 0]]
     zeros = [[0.0] * 7, [0.0] * 7]
     assert choose(zeros, y, block)["run"] > 1
+
+
+def test_one_long_appeal_does_not_buy_content_hidden_on_many_pages(monkeypatch):
+    # Page 0: a long appeal (600 characters) whose blocks score 0.8. Each of 25 other pages: a sure appeal
+    # block (0.95) and a content block that scores 0.8 too. Counted whole, the long appeal makes hiding at
+    # 0.8, and so content on every other page, the better choice; counted up to the cap, it does not.
+    q = [[0.8] * 60] + [[0.8, 0.95, 0.1]] * 25
+    y = [[1] * 60] + [[0, 1, 0]] * 25
+    assert choose(q, y)["sequence"] == 0.95
+    monkeypatch.setattr(train, "PAGE_APPEAL_CAP", 10**9)
+    assert choose(q, y)["sequence"] == 0.8
 
 
 def test_training_keeps_the_copy_rule_on_when_copies_of_appeals_are_appeals():
