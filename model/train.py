@@ -712,8 +712,10 @@ def train(
                 if check_thresholds:
                     say("choosing thresholds without the scored sites", 0, 1)
                     unseen = unseen_sites(data, oof, idx)
-                    ranked = ranking_by_origin(data, oof)
                     say("choosing thresholds without the scored sites", 1, 1)
+                    say("ranking the out-of-fold scores", 0, 1)
+                    ranked = ranking_by_origin(data, oof)
+                    say("ranking the out-of-fold scores", 1, 1)
             else:
                 oof = None
                 threshold, report, per_page, unseen, ranked = DEFAULT_THRESHOLD, {}, {}, {}, {}
