@@ -453,16 +453,6 @@ def threshold_pages(data: Dataset) -> tuple[str, list[int]]:
     return "all", list(range(len(data.pages)))
 
 
-# The choice moves between drawings of the folds (over ten, the box threshold went from 0.91 to 0.97
-# and real recall at the chosen thresholds from 0.50 to 0.68). Two steadier choosers were measured on
-# those ten drawings, thresholds chosen on half the sites and the other half scored, and dropped: the
-# median of the choices on 15 resamples of the sites (real precision -0.011, recall -0.022), and each
-# grid cell judged by the characters hidden averaged over its neighbouring cells (recall +0.024, the
-# same precision, content hidden on 2.9 more pages a drawing and on more hard negatives). Choosing on
-# every page, the other hand-written pages weighted 0.1 to 0.3, raised real precision by 0.003 to 0.007
-# and recall by 0.009 to 0.024 on sites the choice did not see, with content hidden on as many pages,
-# and chose the shipped thresholds again; at 0.5 and 1 it chose box thresholds of 0.97 and up (recall
-# -0.04, content hidden on a fifth fewer pages). Too small a gain for another weight to tune: left out.
 def _choice_key(hidden_appeal: float, hidden_content: float, appeal: float, thresholds: float) -> tuple:
     """How good a choice of thresholds is: recall if it reaches TARGET_PRECISION with at least
     TARGET_MIN_RECALL, else F0.5; of equal scores, the highest thresholds (they hide least on pages
@@ -481,6 +471,16 @@ def _capped(appeal: np.ndarray) -> np.ndarray:
     return appeal * (PAGE_APPEAL_CAP / total if total > PAGE_APPEAL_CAP else 1.0)
 
 
+# The choice moves between drawings of the folds (over ten, the box threshold went from 0.91 to 0.97
+# and real recall at the chosen thresholds from 0.50 to 0.68). Two steadier choosers were measured on
+# those ten drawings, thresholds chosen on half the sites and the other half scored, and dropped: the
+# median of the choices on 15 resamples of the sites (real precision -0.011, recall -0.022), and each
+# grid cell judged by the characters hidden averaged over its neighbouring cells (recall +0.024, the
+# same precision, content hidden on 2.9 more pages a drawing and on more hard negatives). Choosing on
+# every page, the other hand-written pages weighted 0.1 to 0.3, raised real precision by 0.003 to 0.007
+# and recall by 0.009 to 0.024 on sites the choice did not see, with content hidden on as many pages,
+# and chose the shipped thresholds again; at 0.5 and 1 it chose box thresholds of 0.97 and up (recall
+# -0.04, content hidden on a fifth fewer pages). Too small a gain for another weight to tune: left out.
 def choose_thresholds(data: Dataset, oof: OutOfFold, idx: list[int]) -> dict:
     """The thresholds with the best ``_choice_key`` on the pages ``idx``: a block is hidden when its
     block, box or sequence score reaches its threshold (its box score taken from boxes that pass the box
