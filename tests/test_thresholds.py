@@ -47,6 +47,15 @@ def test_training_leaves_the_neighbour_rule_off_when_it_would_hide_content():
     assert threshold["sequence"] == 0.95 and threshold["neighbour"] > 1
 
 
+def test_the_block_score_alone_hides_only_at_the_top_of_the_grid():
+    # On these pages a block threshold of 0.99 would hide every appeal and nothing else; chosen on some
+    # sites, such a threshold hid content on others, so the block score alone is trusted only when sure.
+    y = [[0, 1, 1, 0], [0, 0, 0, 0]]
+    zeros = [[0.0] * 4, [0.0] * 4]
+    assert choose(zeros, y, [[0.1, 0.99, 0.99, 0.1], [0.1] * 4])["block"] >= 0.9999
+    assert choose(zeros, y, [[0.1, 0.999995, 0.999995, 0.1], [0.1] * 4])["block"] == 0.99999
+
+
 def test_training_turns_the_run_rule_on_when_appeals_stand_as_runs_of_leaning_blocks():
     # Page 0: a flat appeal (blocks 1-5), one block of it sure; no single block threshold below the sure
     # one takes the rest without the content blocks of page 1, which score as high one by one.
@@ -64,7 +73,7 @@ def test_training_keeps_the_run_rule_on_when_no_page_has_a_run():
 
 def test_training_leaves_the_run_rule_off_when_a_run_is_content():
     # Page 1 is a run of content longer than the appeal: the appeal's sure block alone does better.
-    block = [[0.1, 0.7, 0.2, 0.75, 0.99, 0.7, 0.1], [0.75, 0.7, 0.985, 0.7, 0.7, 0.7, 0.7]]
+    block = [[0.1, 0.7, 0.2, 0.75, 0.99995, 0.7, 0.1], [0.75, 0.7, 0.985, 0.7, 0.7, 0.7, 0.7]]
     y = [[0, 1, 1, 1, 1, 1, 0], [0, 0, 0, 0, 0, 0, 0]]
     zeros = [[0.0] * 7, [0.0] * 7]
     assert choose(zeros, y, block)["run"] > 1
@@ -84,7 +93,7 @@ def test_one_long_appeal_does_not_buy_content_hidden_on_many_pages(monkeypatch):
 def test_training_keeps_the_copy_rule_on_when_copies_of_appeals_are_appeals():
     # The footer repeats the header's "Donate" (block 4, 0.7): only the copy rule hides it without the
     # content block that scores 0.7 on its own.
-    block = [[0.999, 0.1, 0.1, 0.7, 0.7], [0.999, 0.1, 0.7, 0.1, 0.1]]
+    block = [[0.99995, 0.1, 0.1, 0.7, 0.7], [0.99995, 0.1, 0.7, 0.1, 0.1]]
     y = [[1, 0, 0, 0, 1], [1, 0, 0, 0, 0]]
     texts = [[0, 1, 2, 3, 0], [0, 1, 2, 3, 4]]
     zeros = [[0.0] * 5, [0.0] * 5]
@@ -93,7 +102,7 @@ def test_training_keeps_the_copy_rule_on_when_copies_of_appeals_are_appeals():
 
 def test_training_turns_the_copy_rule_off_when_copies_are_content():
     # The same text both as an appeal's call and as content elsewhere on the page (a menu item "Join").
-    block = [[0.999, 0.1, 0.7, 0.1], [0.999, 0.6, 0.1, 0.6]]
+    block = [[0.99995, 0.1, 0.7, 0.1], [0.99995, 0.6, 0.1, 0.6]]
     y = [[1, 0, 0, 0], [1, 0, 0, 0]]
     texts = [[0, 1, 0, 2], [0, 0, 1, 0]]
     zeros = [[0.0] * 4, [0.0] * 4]
