@@ -55,35 +55,44 @@ def _apart_by_origin(
     return {f"{o} · {v}": summary(pages) for (o, v), pages in sorted(groups.items())}
 
 
-def _unseen_rows(unseen: dict[str, CharCounts], page_info: dict[str, dict[str, str]]) -> dict[str, dict]:
-    """Scores of the pages scored at thresholds chosen without their sites (model.train.unseen_sites):
-    all of them first, then by origin."""
+def _halving_rows(scored: dict[str, CharCounts], page_info: dict[str, dict[str, str]]) -> dict[str, dict]:
+    """Scores of pages scored once per halving of the sites, keyed "path#halving"
+    (model.train.unseen_sites, model.halves): all of them first, then by origin."""
     groups: dict[str, dict[str, CharCounts]] = {}
-    for key, counts in unseen.items():
+    for key, counts in scored.items():
         origin = page_info.get(key.rpartition("#")[0], {}).get("origin", "?")
         groups.setdefault(origin, {})[key] = counts
         groups.setdefault("all pages", {})[key] = counts
     return {k: summary(v) for k, v in sorted(groups.items(), key=lambda kv: kv[0] != "all pages")}
 
 
-def _unseen(rows: dict[str, dict], unseen: dict[str, CharCounts]) -> list[str]:
-    """The section on thresholds chosen without the scored sites: ``rows`` from _unseen_rows."""
+UNSEEN_TITLE = "Thresholds chosen without the scored sites"
+UNSEEN_TEXT = """\
+The cross-validated rows of this report score each page at thresholds chosen on the out-of-fold
+scores of all pages, its own among them. Here the sites are halved {halvings} times (by a hash of
+the site name) and each half is scored at the thresholds chosen on the other half alone, so no
+page helps choose the thresholds it is scored at. Half the pages choose less well than all of
+them, so this errs low; the gap to the cross-validated rows is how much choosing on the scored
+pages flatters them. *pages* counts page scorings (each page once per halving)."""
+
+HALVES_TITLE = "Trained without the scored sites"
+HALVES_TEXT = """\
+The rows above still score the fold models' out-of-fold scores. Here the whole of `hush train`
+runs on half the sites (halved {halvings} times, as above), and the model it writes, refitted on
+that half at the thresholds it chose there, scores the pages of the other half: what a model
+trained this way does on sites it never saw (`model/halves.py`). It learns from half the pages,
+so this errs low too. *pages* counts page scorings (each page once per halving)."""
+
+
+def _halving_section(
+    title: str, text: str, scored: dict[str, CharCounts], rows: dict[str, dict]
+) -> list[str]:
+    """A section of pages scored once per halving of the sites: ``rows`` from _halving_rows, ``text``
+    saying how (its ``{halvings}`` filled in)."""
     if not rows:
         return []
-    halvings = len({key.rpartition("#")[2] for key in unseen})
-    return [
-        "## Thresholds chosen without the scored sites",
-        "",
-        "The cross-validated rows of this report score each page at thresholds chosen on the out-of-fold",
-        f"scores of all pages, its own among them. Here the sites are halved {halvings} times (by a hash of",
-        "the site name) and each half is scored at the thresholds chosen on the other half alone, so no",
-        "page helps choose the thresholds it is scored at. Half the pages choose less well than all of",
-        "them, so this errs low; the gap to the cross-validated rows is how much choosing on the scored",
-        "pages flatters them. *pages* counts page scorings (each page once per halving).",
-        "",
-        *_table(rows),
-        "",
-    ]
+    halvings = len({key.rpartition("#")[2] for key in scored})
+    return [f"## {title}", "", *text.format(halvings=halvings).splitlines(), "", *_table(rows), ""]
 
 
 def _ranking(ranked: dict[str, dict[str, float | None]]) -> list[str]:
@@ -256,11 +265,13 @@ def markdown(
     peer: Peer | None = None,
     unseen: dict[str, CharCounts] | None = None,
     ranked: dict[str, dict[str, float | None]] | None = None,
+    halves: dict[str, CharCounts] | None = None,
 ) -> str:
     """The whole report: how it was made, the bars, what limits them, the groups and the per-page table."""
     overall = report["overall"]
     info = page_info or {}
-    unseen_rows = _unseen_rows(unseen or {}, info)
+    unseen_rows = _halving_rows(unseen or {}, info)
+    halves_rows = _halving_rows(halves or {}, info)
     lines = [
         "# Evaluation",
         "",
@@ -289,7 +300,8 @@ def markdown(
         *_table({"all pages": overall}),
         "",
         *_held_out(metadata),
-        *_unseen(unseen_rows, unseen or {}),
+        *_halving_section(UNSEEN_TITLE, UNSEEN_TEXT, unseen or {}, unseen_rows),
+        *_halving_section(HALVES_TITLE, HALVES_TEXT, halves or {}, halves_rows),
         *_ranking(ranked or {}),
         "## Bars",
         "",
@@ -301,6 +313,8 @@ def markdown(
         lines += _bar_rows(real, "")
         if "real" in unseen_rows:
             lines += _bar_rows(unseen_rows["real"], ", thresholds chosen without their sites")
+        if "real" in halves_rows:
+            lines += _bar_rows(halves_rows["real"], ", trained without their sites")
         over = real["pages_over_1pct_content_hidden"]
         lines.append(
             f"| real pages with > 1 % of content hidden | 0 | {over} | {'yes' if over == 0 else 'no'} |"

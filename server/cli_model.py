@@ -68,6 +68,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--strict", action="store_true", help="fail on a page that cannot be read")
     train.add_argument("--report", type=Path, help="write the cross-validation report as Markdown here")
     train.add_argument("--peer", type=Path, metavar="RULES", help=PEER_HELP + " in the report")
+    train.add_argument(
+        "--halvings",
+        type=int,
+        default=0,
+        metavar="N",
+        help="for the report, also train N times on half the sites and score the other half with the "
+        "model written (two trainings each; 0, the default, skips it)",
+    )
     train.set_defaults(handler=run_train)
 
     evaluate = sub.add_parser("evaluate", help="character-level scores of a model on labelled pages")
@@ -122,6 +130,10 @@ def run_train(args: argparse.Namespace) -> int:
     _check_folders([*args.folders, *args.own])
     if args.peer is not None and not args.report:
         raise CliError("--peer goes with --report: the filter list is scored in the report")
+    if args.halvings < 0:
+        raise CliError("--halvings must be 0 or more")
+    if args.halvings and not args.report:
+        raise CliError("--halvings goes with --report: the other halves are scored in the report")
     rules = _rules(args.peer)
     bar = ProgressBar()
     pages, own = _load(args.folders, args.strict, bar), _load(args.own, args.strict, bar)
@@ -171,6 +183,13 @@ def run_train(args: argparse.Namespace) -> int:
         if rules is not None:
             command += f" --peer {args.peer}"
             peer = _peer_report(rules, args.peer, result)
+        halves = {}
+        if args.halvings:
+            from model.halves import whole_runs
+
+            command += f" --halvings {args.halvings}"
+            halves = whole_runs(pages, meta["folders"], args.halvings, workers=args.jobs, progress=bar)
+            bar.finish()
         text = markdown(
             result.report,
             result.per_page,
@@ -180,6 +199,7 @@ def run_train(args: argparse.Namespace) -> int:
             peer,
             unseen=result.unseen,
             ranked=result.ranking,
+            halves=halves,
         )
         args.report.write_text(text, encoding="utf-8")
     print(

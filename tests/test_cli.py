@@ -68,6 +68,18 @@ def test_train_rejects_a_missing_folder(capsys, tmp_path):
     assert code == 2 and "no such file or folder" in err
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [(["--halvings", "1"], "--halvings goes with --report"), (["--halvings", "-1"], "0 or more")],
+)
+def test_train_rejects_halvings_it_cannot_use(capsys, tmp_path, extra, message):
+    (tmp_path / "a.html").write_text(APPEAL_PAGE)
+    report = [] if extra[1] == "1" else ["--report", str(tmp_path / "r.md")]
+    code, _, err = run(capsys, "train", str(tmp_path), "--out", str(tmp_path / "m.skops"), *extra, *report)
+    assert code == 2 and message in err
+    assert not (tmp_path / "m.skops").exists()
+
+
 def test_classify_prints_the_blocks_it_would_hide(capsys, tmp_path):
     page = tmp_path / "p.html"
     page.write_text(APPEAL_PAGE)

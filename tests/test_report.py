@@ -131,3 +131,21 @@ def test_scores_at_thresholds_chosen_without_the_scored_sites_stand_by_origin():
         in bars
     )
     assert "Thresholds chosen without" not in markdown(_report(), PAGES, METADATA, "hush train", INFO)
+
+
+def test_models_trained_without_the_scored_sites_have_their_own_section_and_bars():
+    halves = {
+        "real/a.html#0": CharCounts(appeal=100, content=1000, hidden_appeal=60, hidden_content=20),
+        "real/a.html#1": CharCounts(appeal=100, content=1000, hidden_appeal=20, hidden_content=0),
+        "real/a.html#2": CharCounts(appeal=100, content=1000, hidden_appeal=0, hidden_content=0),
+        "corpus/e.html#0": CharCounts(appeal=500, content=900, hidden_appeal=500, hidden_content=0),
+    }
+    text = markdown(_report(), PAGES, METADATA, "hush train real corpus", INFO, halves=halves)
+    rows = _rows(text, "Trained without the scored sites")
+    assert rows == {"all pages": "4", "handwritten": "1", "real": "3"}
+    section = text.split("\n## Trained without the scored sites\n", 1)[1].split("\n## ", 1)[0]
+    assert "| real | 3 | 0.800 | 0.267 |" in section  # 80 of 300 appeal characters, 20 content
+    assert "halved 3 times" in section
+    bars = text.split("\n## Bars\n", 1)[1].split("\n## ", 1)[0]
+    assert "| recall on real pages, trained without their sites | ≥ 0.9 | 0.267 | no, by 0.633 |" in bars
+    assert "Trained without" not in markdown(_report(), PAGES, METADATA, "hush train", INFO)

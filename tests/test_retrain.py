@@ -172,3 +172,13 @@ def test_exported_corrections_are_grouped_by_the_site_they_came_from(tmp_path):
     (tmp_path / "saved.html").write_text("<p data-hush-label='appeal'>Give.</p>", encoding="utf-8")
     pages, _ = load_pages([tmp_path])
     assert [p.site for p in pages] == ["news.example", "news.example", "saved"]
+
+
+def test_the_report_can_score_models_trained_on_half_the_sites(base, tmp_path):
+    report = tmp_path / "EVALUATION.md"
+    assert train(base[0], "--out", tmp_path / "m.skops", "--report", report, "--halvings", "1") == 0
+    text = report.read_text()
+    assert "--halvings 1" in text
+    section = text.split("\n## Trained without the scored sites\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| all pages |")]
+    assert len(rows) == 1 and int(rows[0].split("|")[2]) == 22  # every page not held out, scored once
