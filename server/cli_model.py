@@ -73,8 +73,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=0,
         metavar="N",
-        help="for the report, also train N times on half the sites and score the other half with the "
-        "model written (two trainings each; 0, the default, skips it)",
+        help="for the report, halve the sites N times and train on each half, the model written scoring "
+        "the other half (two trainings a halving; 0, the default, skips it)",
     )
     train.set_defaults(handler=run_train)
 
