@@ -33,17 +33,17 @@ def whole_runs(
     step = "training on half the sites, scoring the other half"
     say(step, 0, 2 * halvings)
     for split in range(halvings):
-        for side in (0, 1):
-            training = [p for p in pages if half_of(p.site, split) == side]
-            scored = [p for p in pages if half_of(p.site, split) != side]
-            if training and scored:
-                try:
-                    model = train(training, folders, workers=workers).model
-                except TrainingError:
-                    model = None
-                if model is not None:
-                    for p in scored:
-                        hidden = model.score_page(p.page).appeal
-                        counts[f"{p.path}#{split}"] = block_counts(p.appeal_chars, p.content_chars, hidden)
+        sides: tuple[list[LabelledPage], list[LabelledPage]] = ([], [])
+        for p in pages:
+            sides[half_of(p.site, split)].append(p)
+        for side, (training, scored) in enumerate((sides, sides[::-1])):
+            try:  # train raises on a half with no pages or no appeal: the other half goes unscored
+                model = train(training, folders, workers=workers).model if scored else None
+            except TrainingError:
+                model = None
+            if model is not None:
+                for p in scored:
+                    hidden = model.score_page(p.page).appeal
+                    counts[f"{p.path}#{split}"] = block_counts(p.appeal_chars, p.content_chars, hidden)
             say(step, 2 * split + side + 1, 2 * halvings)
     return counts
