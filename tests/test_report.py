@@ -33,8 +33,13 @@ def _report() -> dict:
     return {"overall": summary(PAGES), "by_origin": {"real": summary(real)}, "by_label": {}}
 
 
+def _body(text: str, title: str) -> str:
+    """The text of the report's section ``title``, up to the next section."""
+    return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
 def _section(text: str, start: str) -> list[str]:
-    lines = text.split("\n## What limits the bars (real pages)\n", 1)[1].split("\n## ", 1)[0].splitlines()
+    lines = _body(text, "What limits the bars (real pages)").splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith(start))
     rows = []
     for line in lines[at + 4 :]:
@@ -67,7 +72,7 @@ def test_the_filter_lists_stand_beside_the_model_origin_by_origin():
     origins = {name: info["origin"] for name, info in INFO.items()}
     peer = Peer("rules.txt: 3 hiding rules", peer_pages, origin=origins)
     text = markdown(_report(), PAGES, METADATA, "hush train real corpus", INFO, peer)
-    section = text.split("\n## Against the filter lists\n", 1)[1].split("\n## ", 1)[0]
+    section = _body(text, "Against the filter lists")
     rows = [line for line in section.splitlines() if line.startswith("| real |")]
     # The model's cross-validated row, then the rules': 150 of the 450 real appeal characters, no content.
     assert rows[0].startswith("| real | Hush (cross-validated) | 4 | 0.895 | 0.756 |")
@@ -77,7 +82,7 @@ def test_the_filter_lists_stand_beside_the_model_origin_by_origin():
 
 
 def _rows(text: str, title: str) -> dict[str, str]:
-    section = text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+    section = _body(text, title)
     return {
         line.split(" | ")[0][2:]: line.split(" | ")[1]
         for line in section.splitlines()
@@ -122,10 +127,10 @@ def test_scores_at_thresholds_chosen_without_the_scored_sites_stand_by_origin():
     text = markdown(_report(), PAGES, METADATA, "hush train real corpus", INFO, unseen=unseen)
     rows = _rows(text, "Thresholds chosen without the scored sites")
     assert rows == {"all pages": "3", "handwritten": "1", "real": "2"}
-    section = text.split("\n## Thresholds chosen without the scored sites\n", 1)[1].split("\n## ", 1)[0]
+    section = _body(text, "Thresholds chosen without the scored sites")
     assert "| real | 2 | 0.750 | 0.750 |" in section  # 150 of 200 appeal characters, 50 content
     assert "halved 2 times" in section
-    bars = text.split("\n## Bars\n", 1)[1].split("\n## ", 1)[0]
+    bars = _body(text, "Bars")
     assert (
         "| precision on real pages, thresholds chosen without their sites | ≥ 0.95 | 0.750 | no, by 0.200 |"
         in bars
@@ -143,9 +148,9 @@ def test_models_trained_without_the_scored_sites_have_their_own_section_and_bars
     text = markdown(_report(), PAGES, METADATA, "hush train real corpus", INFO, halves=halves)
     rows = _rows(text, "Trained without the scored sites")
     assert rows == {"all pages": "4", "handwritten": "1", "real": "3"}
-    section = text.split("\n## Trained without the scored sites\n", 1)[1].split("\n## ", 1)[0]
+    section = _body(text, "Trained without the scored sites")
     assert "| real | 3 | 0.800 | 0.267 |" in section  # 80 of 300 appeal characters, 20 content
     assert "halved 3 times" in section
-    bars = text.split("\n## Bars\n", 1)[1].split("\n## ", 1)[0]
+    bars = _body(text, "Bars")
     assert "| recall on real pages, trained without their sites | ≥ 0.9 | 0.267 | no, by 0.633 |" in bars
     assert "Trained without" not in markdown(_report(), PAGES, METADATA, "hush train", INFO)
