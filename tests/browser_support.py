@@ -263,9 +263,13 @@ class ExtensionBrowser:
         )
 
     def stats(self, tab_id: int) -> dict[str, Any] | None:
+        """The content script's stats, or None when it does not answer within 2 s. The timer keeps the
+        promise alive: a reply lost while a page tears itself down otherwise leaves an unsettled promise
+        that Chrome collects, and Playwright raises "Resulting promise was garbage collected"."""
         return self.sw(
             """async (tabId) => {
-                try { return await chrome.tabs.sendMessage(tabId, {type: 'stats'}); }
+                const late = new Promise((resolve) => setTimeout(() => resolve(null), 2000));
+                try { return await Promise.race([chrome.tabs.sendMessage(tabId, {type: 'stats'}), late]); }
                 catch (e) { return null; }
             }""",
             tab_id,
