@@ -87,6 +87,7 @@ DEFAULT_THRESHOLD = {"block": 0.9, "box": 0.9, "sequence": 0.9, **RULES_OFF}
 BOX_GATES = (0.0, 0.7)
 RUN_THRESHOLD = 0.6  # the run rule's threshold when training keeps it on (see model.sequence)
 COPY_THRESHOLD = 0.5  # the copy rule's, likewise
+MIN_RULE_PAGES = 2  # pages whose hidden blocks must change before training turns a rule off
 OWN_WEIGHT = 10.0  # one of the user's pages counts as much as this many pages of the training folders
 MIN_REAL_PAGES = 30  # with this many pages captured from the web, thresholds are chosen on them
 UNSEEN_SPLITS = 3  # halvings of the sites for the check of thresholds on sites they were not chosen on
@@ -551,32 +552,36 @@ def choose_thresholds(data: Dataset, oof: OutOfFold, idx: list[int]) -> dict:
     groups = _numbered_apart([oof.run_groups(i) + 1 for i in idx])
     copies = _numbered_apart([oof.copy_groups(i) for i in idx])
 
+    runs_at = {run: sequence.runs(s, run, groups) for run in (RUN_THRESHOLD, NO_THRESHOLD)}
+
+    def hide(rule: dict) -> np.ndarray:
+        """The blocks hidden under ``rule`` (its block, box and gate thresholds those fixed above)."""
+        alone = fixed | runs_at[rule["run"]] | (q >= rule["sequence"])
+        return sequence.copies(sequence.spread(alone, q, rule["neighbour"], starts), s, copies, rule["copy"])
+
     def with_rules(run: float, copy: float) -> tuple[tuple, dict]:
         """The best sequence and neighbour thresholds with the run rule at ``run`` and the copy rule at
         ``copy``, and their key."""
-        by_run = fixed | sequence.runs(s, run, groups)
         rule_key, rule = (-1.0, -1.0, 0.0), best
         for tq in grid:
-            alone = by_run | (q >= tq)
             for tn in [*grid[grid < tq], NO_THRESHOLD]:
-                hidden = sequence.copies(sequence.spread(alone, q, tn, starts), s, copies, copy)
+                candidate = {**best, "sequence": float(tq), "neighbour": float(tn), "run": run, "copy": copy}
+                hidden = hide(candidate)
                 key = _choice_key(a[hidden].sum(), k[hidden].sum(), a.sum(), kept + tq + tn)
                 if key > rule_key:
-                    rule_key = key
-                    rule = {**best, "sequence": float(tq), "neighbour": float(tn), "run": run, "copy": copy}
+                    rule_key, rule = key, candidate
         return rule_key, rule
 
-    # The run and copy rules stay on unless turning one off scores higher: on training pages runs are
-    # rare, and where a rule finds nothing to add or to hide, the user's own example (a flat appeal)
-    # decides.
+    # The run and copy rules stay on unless turning one off scores higher and the rule decides what is
+    # hidden on MIN_RULE_PAGES pages or more (at the other thresholds then chosen): on training pages runs
+    # are rare, and where a rule finds nothing to add or to hide, or one page decides, the user's own
+    # example (a flat appeal) does.
     choice_key, choice = with_rules(RUN_THRESHOLD, COPY_THRESHOLD)
-    for run, copy in (
-        (RUN_THRESHOLD, NO_THRESHOLD),
-        (NO_THRESHOLD, COPY_THRESHOLD),
-        (NO_THRESHOLD, NO_THRESHOLD),
-    ):
-        key, rule = with_rules(run, copy)
-        if key[:2] > choice_key[:2]:
+    for name, on in (("copy", COPY_THRESHOLD), ("run", RUN_THRESHOLD)):
+        key, rule = with_rules(**{"run": choice["run"], "copy": choice["copy"], name: NO_THRESHOLD})
+        changed = np.flatnonzero(hide(rule) != hide({**rule, name: on}))
+        decided = len(np.unique(np.searchsorted(starts, changed, side="right")))
+        if key[:2] > choice_key[:2] and decided >= MIN_RULE_PAGES:
             choice_key, choice = key, rule
     return choice
 

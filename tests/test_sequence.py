@@ -67,6 +67,20 @@ def test_a_run_of_leaning_blocks_with_a_sure_one_is_hidden_whole_across_one_doub
     assert runs(np.zeros(0), 0.6, one[:0]).shape == (0,)
 
 
+def test_a_run_takes_in_the_siblings_at_its_edges_that_lean_appeal():
+    # Blocks 2-5: a run. Its lead line (1) and its "Remind me later" (6) lean appeal and come along;
+    # the block before the lead line (0) does not, however it scores: edges are one block deep.
+    scores = np.array([0.55, 0.52, 0.7, 0.99, 0.7, 0.7, 0.5, 0.45])
+    one = np.zeros(8, dtype=np.int64)
+    assert runs(scores, 0.6, one).astype(int).tolist() == [0, 1, 1, 1, 1, 1, 1, 0]
+    # Below the lean, or in another element, an edge stays.
+    assert runs(np.array([0.45, 0.7, 0.99, 0.7, 0.7, 0.49]), 0.6, one[:6]).tolist() == [0, 1, 1, 1, 1, 0]
+    groups = np.array([1, 0, 0, 0, 0, 2])
+    assert runs(np.array([0.55, 0.7, 0.99, 0.7, 0.7, 0.55]), 0.6, groups).tolist() == [0, 1, 1, 1, 1, 0]
+    # No run, no edges.
+    assert not runs(np.array([0.55, 0.7, 0.99, 0.7, 0.55]), 0.6, one[:5]).any()
+
+
 def test_a_run_keeps_to_the_blocks_of_one_element():
     scores = np.array([0.7, 0.99, 0.7, 0.7, 0.1, 0.7])
     assert runs(scores, 0.6, np.zeros(6, dtype=np.int64)).all()

@@ -79,6 +79,17 @@ def test_training_leaves_the_run_rule_off_when_a_run_is_content():
     assert choose(zeros, y, block)["run"] > 1
 
 
+def test_one_page_alone_does_not_turn_the_run_rule_off():
+    # As above, but the appeal of page 0 is its sure block alone: the run rule hides content on page 1
+    # only, and one page does not decide a rule.
+    block = [[0.1, 0.1, 0.2, 0.1, 0.99995, 0.1, 0.1], [0.75, 0.7, 0.985, 0.7, 0.7, 0.7, 0.7]]
+    y = [[0, 0, 0, 0, 1, 0, 0], [0, 0, 0, 0, 0, 0, 0]]
+    zeros = [[0.0] * 7, [0.0] * 7]
+    assert choose(zeros, y, block)["run"] == 0.6
+    # Twice that page, and the rule is off.
+    assert choose([[0.0] * 7] * 3, y + y[1:], block + block[1:])["run"] > 1
+
+
 def test_one_long_appeal_does_not_buy_content_hidden_on_many_pages(monkeypatch):
     # Page 0: a long appeal (600 characters) whose blocks score 0.8. Each of 25 other pages: a sure appeal
     # block (0.95) and a content block that scores 0.8 too. Counted whole, the long appeal makes hiding at
