@@ -555,7 +555,7 @@ def choose_thresholds(data: Dataset, oof: OutOfFold, idx: list[int]) -> dict:
     runs_at = {run: sequence.runs(s, run, groups) for run in (RUN_THRESHOLD, NO_THRESHOLD)}
 
     def hide(rule: dict) -> np.ndarray:
-        """The blocks hidden under ``rule`` (its block, box and gate thresholds those fixed above)."""
+        """The blocks hidden under ``rule``, whose block, box and gate thresholds are those fixed above."""
         alone = fixed | runs_at[rule["run"]] | (q >= rule["sequence"])
         return sequence.copies(sequence.spread(alone, q, rule["neighbour"], starts), s, copies, rule["copy"])
 
