@@ -33,8 +33,9 @@
   const FRAGMENT_CONCURRENCY = 3;
 
   // Whose contents are never sent (and never stamped).
+  // Images go too: the model reads no image, and an image alone makes a box look as if it held something.
   const DROP = new Set(["script", "style", "svg", "noscript", "template", "iframe", "object", "embed",
-    "canvas", "math", "link", "meta", "base", "head", "source", "track", "param", "hush-placeholder"]);
+    "canvas", "math", "link", "meta", "base", "head", "source", "track", "param", "img", "hush-placeholder"]);
   // Elements without an end tag.
   const VOID = new Set(["area", "br", "col", "embed", "hr", "img", "input", "source", "track", "wbr"]);
   // Phrasing elements that never wrap an appeal on their own; they are sent but not stamped.
@@ -265,6 +266,8 @@
     // whether its only content is one element (whose id would then be redundant).
     const stack = [];
     const closers = [];
+    const starts = []; // where its start tag stands in out (-1: none written)
+    const reals = []; // `real` as it was before its start tag
     const labelled = [];
     const single = [];
     const self = { step, out, ids, textChars: 0, visibleChars: 0, elements: 0, aborted: false, tooBig: false };
@@ -273,10 +276,13 @@
     let visited = 0; // elements walked, left out or not
     const maxElements = opts.maxElements || Infinity;
     let labelDepth = 0;
+    let real = -1; // index in out of the last entry that is not a space or an emptied block's bare tags
     if (opts.skipRoot) {
       if (!cur) return Object.assign(self, { step: () => true });
       stack.push(root);
       closers.push("");
+      starts.push(-1);
+      reals.push(-1);
       labelled.push(false);
       single.push(false);
     }
@@ -337,17 +343,57 @@
       if (el.hasAttributes()) s += attributes(el, tag);
       s += ">";
       out.push(s);
+      real = out.length - 1;
       size += s.length;
       self.elements += 1;
       return VOID.has(tag) ? "" : "</" + tag + ">";
     }
 
     function pop() {
-      stack.pop();
+      const el = stack.pop();
       const closer = closers.pop();
-      if (labelled.pop()) labelDepth -= 1;
+      const start = starts.pop();
+      const before = reals.pop();
+      const label = labelled.pop();
+      if (label) labelDepth -= 1;
       single.pop();
-      if (closer) out.push(closer);
+      if (!closer) return;
+      // Nothing but spaces and emptied blocks written since its start tag.
+      if (real === start && !label && !KEEP_EMPTY.has(el.localName)) {
+        dropEmpty(el, start);
+        real = before;
+        return;
+      }
+      out.push(closer);
+      real = out.length - 1;
+    }
+
+    /**
+     * An element whose written contents came to nothing (its images and icons left out): its start tag and
+     * id go. A block-level one stays as a bare pair of tags, since a block between two stretches of text
+     * splits them for the model; an inline one leaves a space, where it held one, to keep words apart.
+     */
+    function dropEmpty(el, start) {
+      let pair = "";
+      let space = false;
+      for (let i = start; i < out.length; i++) {
+        size -= out[i].length;
+        if (i === start) continue;
+        if (out[i] === " ") space = true;
+        else if (!pair) pair = out[i];
+      }
+      const id = elToId.get(el);
+      if (id !== undefined) ids.delete(id);
+      out.length = start;
+      const tag = el.localName;
+      if (BLOCK.has(tag)) pair = "<" + tag + "></" + tag + ">";
+      if (pair) {
+        out.push(pair);
+        size += pair.length;
+      } else if (space && out.length && !out[out.length - 1].endsWith(" ")) {
+        out.push(" ");
+        size += 1;
+      }
     }
 
     function step(deadline) {
@@ -376,6 +422,7 @@
           const tag = cur.localName;
           if (!DROP.has(tag) && !(WRAP_TAGS.has(tag) && cur.hasAttribute("data-hush-placeholder-wrap"))) {
             const depth = stack.length;
+            const before = real;
             const closer = enter(cur, tag, depth > 0 && single[depth - 1]);
             if (closer !== null && !VOID.has(tag) && cur.firstChild !== null) {
               const label = labels !== null && labels.has(cur);
@@ -383,12 +430,17 @@
               const id = elToId.get(cur);
               stack.push(cur);
               closers.push(closer);
+              starts.push(closer === "" ? -1 : out.length - 1);
+              reals.push(before);
               labelled.push(label);
               single.push(id !== undefined && closer !== "" && wrapsOneElement(cur));
               cur = cur.firstChild;
               continue;
             }
-            if (closer) out.push(closer);
+            if (closer) {
+              out.push(closer);
+              real = out.length - 1;
+            }
           }
         } else if (type === 3) {
           const data = cur.data;
@@ -405,6 +457,7 @@
             const squashed = data.replace(/\s+/g, " ");
             const t = escapeText(squashed);
             out.push(t);
+            real = out.length - 1;
             size += t.length;
             self.textChars += t.length;
             self.visibleChars += squashed.length - spacesIn(squashed);

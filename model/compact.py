@@ -94,6 +94,7 @@ DROPPED = frozenset(
         "source",
         "track",
         "param",
+        "img",
     ]
 )
 VOID = frozenset(["area", "br", "col", "embed", "hr", "img", "input", "source", "track", "wbr"])

@@ -89,6 +89,7 @@ SKIP_TAGS = frozenset(
         "canvas",
         "video",
         "audio",
+        "img",  # the extension sends no image (model.compact.DROPPED)
     ]
 )
 # Tags read as if only their contents were there: the extension sends formatting tags' text without the

@@ -250,6 +250,9 @@ to half past eight.</p></td></tr></table>
 <a class="btn btn-primary" role="presentation"
 href="https://members.example.org/campaigns/2024/winter-drive/join/monthly-membership-options?ref=box">Join
 now</a></aside>
+<div class="gallery"><figure class="photo"><img src="/harbour.jpg" alt="The harbour"></figure></div>
+<div class="notes">Ferry notes <div class="ad-slot" id="slot-2"><img src="/ad.gif"></div> go on here.
+<span class="icon icon-anchor"><img src="/anchor.png"></span> Berth 4.</div>
 <div id="footer" class="site-footer"><p>Printed by the harbour press.
 <a href="javascript:void(0)">Top</a></p></div>
 </body></html>"""
@@ -720,6 +723,18 @@ def test_token_is_sent_and_payload_is_compact(browser, fake, page, site):
     assert 'href="/donate"' in html
     assert "Harbour Street bridge reopened" in html
     assert re.search(r'<aside data-hush-id="[0-9a-z]+" class="support-box" id="support">', html)
+
+
+def test_images_and_what_held_nothing_else_are_left_out(browser, fake, page, site):
+    """No image is sent; a block that held only images goes bare (no attributes, no id) where it parts two
+    stretches of text, and an inline icon that held only an image goes altogether."""
+    html = sent_copy(browser, fake, page, f"http://127.0.0.1:{site}/markup.html")
+    for gone in ("<img", "gallery", "photo", "ad-slot", "slot-2", "icon-anchor"):
+        assert gone not in html
+    assert "<div></div>" in html  # the gallery: one bare block, not one per level
+    assert "<figure" not in html
+    notes = r'<div data-hush-id="[0-9a-z]+" class="notes">Ferry notes <div></div> go on here\. +Berth 4\.'
+    assert re.search(notes, html)
 
 
 def test_failing_endpoint_after_health_check_unstamps(browser, fake, page, site):

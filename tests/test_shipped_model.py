@@ -71,6 +71,17 @@ def test_the_kinds_evaluation_pages_lose_no_content_on_their_hard_negatives(caps
     assert report["summary"]["precision"] >= 0.95 and report["summary"]["recall"] >= 0.5
 
 
+def test_the_prose_evaluation_pages_lose_no_content_on_their_hard_negatives(capsys):
+    """corpus/prose-eval is never trained on: long appeals in the article's own voice and markup, beside
+    hard negatives about paying for journalism and associations. Nothing of the hard negatives may be
+    hidden, and most of what is hidden must be appeal."""
+    report = evaluate_json(capsys, ROOT / "corpus" / "prose-eval")
+    negatives = [p for p in report["pages"] if not p["appeal_chars"]]
+    assert len(report["pages"]) == 40 and len(negatives) == 15
+    assert not [p["page"] for p in negatives if p["hidden_content"]]
+    assert report["summary"]["precision"] >= 0.95 and report["summary"]["hidden_chars"] > 0
+
+
 def test_the_committed_model_is_what_hush_train_produces(tmp_path, monkeypatch):
     shipped = load_model()
     folders = [ROOT / f for f in shipped.metadata["folders"]]
