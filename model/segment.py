@@ -73,25 +73,10 @@ BLOCK_TAGS = frozenset(
         "textarea",
     ]
 )
-SKIP_TAGS = frozenset(
-    [
-        "script",
-        "style",
-        "noscript",
-        "template",
-        "svg",
-        "math",
-        "head",
-        "title",
-        "iframe",
-        "object",
-        "embed",
-        "canvas",
-        "video",
-        "audio",
-        "img",  # the extension sends no image (model.compact.DROPPED)
-    ]
-)
+# What the model never reads: everything the extension never sends (model.compact.DROPPED), and three
+# elements it sends whose text is no reading matter (a stray <title>; the fallback text of <video> and
+# <audio>, shown only where they cannot play).
+SKIP_TAGS = compact.DROPPED | {"title", "video", "audio"}
 # Tags read as if only their contents were there: the extension sends formatting tags' text without the
 # tags, and browsers add <tbody> to every table where lxml does not.
 TRANSPARENT = compact.UNWRAPPED | {"tbody"}
