@@ -1,7 +1,8 @@
 """What the extension's payload is made of: text, each kind of attribute, and the tags around them.
 
-The serialiser writes regular HTML (every attribute as name="value", text and values escaped), so a
-pattern over its output splits it exactly; every character is counted in one part.
+The serialiser writes regular HTML (every attribute as name="value", or name=value where no quotes are
+needed; text and values escaped), so a pattern over its output splits it exactly; every character is
+counted in one part.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Iterable
 
 PARTS = ("text", "data-hush-id", "class", "href", "other attributes", "tags")
 _TAG = re.compile(r"<[^>]*>")
-_ATTRIBUTE = re.compile(r'\s([^\s=>"]+)="[^"]*"')
+_ATTRIBUTE = re.compile(r'\s([^\s=>"]+)=(?:"[^"]*"|[^\s"\'=<>`]+)')
 _NAMED = {"data-hush-id", "class", "href"}
 
 

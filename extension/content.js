@@ -160,6 +160,15 @@
     return /[&"<]/.test(text) ? text.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;") : text;
   }
 
+  // A value any HTML parser reads back the same without quotes: no space, quote, "=", "<", ">", "`" or
+  // "&", and no "/" at its end (which an old parser could take for a self-closing tag).
+  const BARE_VALUE = /^[^\s"'=<>`&]*[^\s"'=<>`&/]$/;
+
+  /** One attribute as written into the copy: unquoted where that reads back the same (2 characters less). */
+  function attr(name, value) {
+    return BARE_VALUE.test(value) ? " " + name + "=" + value : " " + name + '="' + escapeAttr(value) + '"';
+  }
+
   function squash(value, max) {
     if (value.length <= max && !/\s/.test(value)) return value; // the usual case, without a copy
     const v = value.replace(/\s+/g, " ").trim();
@@ -293,28 +302,28 @@
       let v = el.getAttribute("class");
       if (v) {
         v = trimClass(v);
-        if (v) s += ' class="' + escapeAttr(v) + '"';
+        if (v) s += attr("class", v);
       }
       v = el.getAttribute("id");
-      if (v) s += ' id="' + escapeAttr(squash(v, 60)) + '"';
+      if (v) s += attr("id", squash(v, 60));
       v = el.getAttribute("role");
-      if (v && ROLES.has(v)) s += ' role="' + v + '"';
+      if (v && ROLES.has(v)) s += " role=" + v;
       v = el.getAttribute("aria-label");
-      if (v) s += ' aria-label="' + escapeAttr(squash(v, 120)) + '"';
+      if (v) s += attr("aria-label", squash(v, 120));
       if (tag === "a" || tag === "area") {
         v = el.getAttribute("href");
         if (v) {
           v = trimHref(v);
-          if (v) s += ' href="' + escapeAttr(v) + '"';
+          if (v) s += attr("href", v);
         }
       } else if (tag === "input" || tag === "button") {
         const type = el.getAttribute("type");
-        if (type) s += ' type="' + escapeAttr(squash(type, 30)) + '"';
+        if (type) s += attr("type", squash(type, 30));
         v = el.getAttribute("name");
-        if (v) s += ' name="' + escapeAttr(squash(v, 60)) + '"';
+        if (v) s += attr("name", squash(v, 60));
         v = el.getAttribute("value");
         if (v && (tag === "button" || VALUE_INPUT_TYPES.has((type || "").toLowerCase()))) {
-          s += ' value="' + escapeAttr(squash(v, 100)) + '"';
+          s += attr("value", squash(v, 100));
         }
       }
       return s;
@@ -337,9 +346,9 @@
       let s = "<" + tag;
       if (id !== undefined) {
         ids.add(id);
-        s += ' data-hush-id="' + id + '"';
+        s += " data-hush-id=" + id; // base 36: never quoted
       }
-      if (label && labelDepth === 0) s += ' data-hush-label="' + escapeAttr(labels.get(el)) + '"';
+      if (label && labelDepth === 0) s += attr("data-hush-label", labels.get(el));
       if (el.hasAttributes()) s += attributes(el, tag);
       s += ">";
       out.push(s);

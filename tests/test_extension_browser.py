@@ -598,9 +598,9 @@ def test_hostile_answers_change_nothing(browser, fake, page, site, case):
         html = request["html"]
         ids = {}
         for name, pattern in (
-            ("support", r'<aside data-hush-id="(\w+)"'),
-            ("story", r'<article data-hush-id="(\w+)"'),
-            ("layout", r'<div data-hush-id="(\w+)" class="layout"'),
+            ("support", r"<aside data-hush-id=(\w+)"),
+            ("story", r"<article data-hush-id=(\w+)"),
+            ("layout", r"<div data-hush-id=(\w+) class=layout"),
         ):
             m = re.search(pattern, html)
             ids[name] = m.group(1) if m else "x"
@@ -643,9 +643,9 @@ def test_layout_around_collapsed_blocks_holds(browser, fake, page, site):
     stays a list, the table keeps its columns, the grid its cells."""
 
     patterns = (
-        r'<li data-hush-id="(\w+)" class="donate-item">',
-        r'<tr data-hush-id="(\w+)" class="appeal-row">',
-        r'<div data-hush-id="(\w+)" class="appeal-card">',
+        r"<li data-hush-id=(\w+) class=donate-item>",
+        r"<tr data-hush-id=(\w+) class=appeal-row>",
+        r"<div data-hush-id=(\w+) class=appeal-card>",
     )
     hide_matches(browser, fake, page, f"http://127.0.0.1:{site}/layout.html", patterns, 3)
     layout = page.evaluate(
@@ -682,7 +682,7 @@ def test_side_by_side_blocks_share_one_placeholder(browser, fake, page, site):
     and its Show reveals them all; a hidden block further on keeps its own."""
 
     url = f"http://127.0.0.1:{site}/flat.html"
-    hide_matches(browser, fake, page, url, [r'<p data-hush-id="(\w+)" class="ask"'], 4)
+    hide_matches(browser, fake, page, url, [r"<p data-hush-id=(\w+) class=ask"], 4)
     placeholders = page.locator("hush-placeholder")
     assert placeholders.count() == 2
     tab = browser.tab_id(page)
@@ -720,9 +720,10 @@ def test_token_is_sent_and_payload_is_compact(browser, fake, page, site):
     html = request["html"]
     for gone in ("<script", "<style", "<svg", "<!--", "style=", "utm_source", "data:"):
         assert gone not in html
-    assert 'href="/donate"' in html
+    assert " href=/donate>" in html  # a value that needs no quotes goes without them
+    assert ' href="/">' in html  # one ending in "/" keeps them
     assert "Harbour Street bridge reopened" in html
-    assert re.search(r'<aside data-hush-id="[0-9a-z]+" class="support-box" id="support">', html)
+    assert re.search(r"<aside data-hush-id=[0-9a-z]+ class=support-box id=support>", html)
 
 
 def test_images_and_what_held_nothing_else_are_left_out(browser, fake, page, site):
@@ -733,7 +734,7 @@ def test_images_and_what_held_nothing_else_are_left_out(browser, fake, page, sit
         assert gone not in html
     assert "<div></div>" in html  # the gallery: one bare block, not one per level
     assert "<figure" not in html
-    notes = r'<div data-hush-id="[0-9a-z]+" class="notes">Ferry notes <div></div> go on here\. +Berth 4\.'
+    notes = r"<div data-hush-id=[0-9a-z]+ class=notes>Ferry notes <div></div> go on here\. +Berth 4\."
     assert re.search(notes, html)
 
 
@@ -942,13 +943,13 @@ def test_reader_corrections_are_stored_and_exported(hush, page, site, tmp_path):
     assert [c["kind"] for c in saved] == ["appeal", "not-appeal"]
     appeal_html, not_appeal_html = saved[0]["html"], saved[1]["html"]
     # The reader's block and the model's blocks carry the label ...
-    assert re.search(r'<div data-hush-id="\w+" data-hush-label="appeal" class="rail">', appeal_html)
-    assert f'data-hush-id="{model_id}" data-hush-label="appeal"' in appeal_html
+    assert re.search(r"<div data-hush-id=\w+ data-hush-label=appeal class=rail>", appeal_html)
+    assert f"data-hush-id={model_id} data-hush-label=appeal" in appeal_html
     # ... and the "not an appeal" page keeps that block, unlabelled, and says so in its head.
     assert saved[1]["elementId"] == model_id
     assert f'<meta name="hush-correction" content="not-appeal:{model_id}">' in not_appeal_html
-    assert re.search(f'data-hush-id="{model_id}"(?! data-hush-label)', not_appeal_html)
-    assert re.search(r'data-hush-label="appeal" class="rail"', not_appeal_html)  # still labelled
+    assert re.search(f"data-hush-id={model_id}(?! data-hush-label)", not_appeal_html)
+    assert re.search(r"data-hush-label=appeal class=rail", not_appeal_html)  # still labelled
     for html in (appeal_html, not_appeal_html):
         assert "<script" not in html and "<style" not in html
         assert "Harbour Street bridge reopened" in html
