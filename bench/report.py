@@ -468,7 +468,8 @@ def _browser_section(r: dict[str, Any]) -> list[str]:
         "",
         "## The extension in Chromium",
         "",
-        f"Against the real `hush serve` on loopback; medians of {big['repeats']} loads each (CPU profiles: "
+        f"Against the real `hush serve` on loopback; medians of {big['repeats']} loads of the 1 MB page and "
+        f"{br['article']['repeats']} of the article (CPU profiles: "
         "separate loads). *Sliced work* is the content script's own account of its time-sliced DOM work, "
         "*other own work* its account of the rest of its synchronous work (sending the copy, joining it, "
         "collapsing, noting mutations); *all its JS* is every main-thread sample in the extension's scripts, "
