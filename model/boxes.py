@@ -19,6 +19,7 @@ import numpy as np
 
 from model import features as F
 from model import signals
+from model.facts import voice_counts
 from model.segment import Page
 
 BOX_NUMERIC = [
@@ -51,6 +52,12 @@ BOX_NUMERIC = [
     "is_tail",
     "widget_tokens",
     "widget_chain",
+    # The site speaking as "we" to "you" (signals.VOICE_WORDS): the share of the span's words, and how
+    # many. Trained on half the sites and scored on the other half (nine halvings), real pages went from
+    # 0.846/0.475 to 0.859/0.507 with content hidden on 134 page scorings instead of 144 (hard negatives
+    # 59 instead of 68); F1 rose in 8 of the 9. Read by the block model instead, F1 rose in 3 of 9.
+    "voice_share",
+    "voice_count",
 ]
 # The page and its article are never an appeal box as a whole (appeals inside them are found as
 # smaller boxes or as windows of sibling paragraphs).
@@ -145,6 +152,8 @@ class _Shared:
     cum_facts: list[list[int]]  # per fact, over blocks
     cum_weighted: np.ndarray  # over blocks: score times characters
     cum_block_chars: np.ndarray
+    cum_voice: list[int]  # over blocks: words of the site's voice (signals.VOICE_WORDS)
+    cum_words: list[int]  # over blocks: words
     contexts: dict[int, tuple[int, int, int]]  # per context: in_chrome, widget tokens, widget chain
 
 
@@ -153,6 +162,7 @@ def _shared(page: Page, block_scores: np.ndarray) -> _Shared:
     block_chars = np.array(chars, dtype=float)
     scores = block_scores.tolist()
     facts = F.block_facts(page)
+    voice, words = voice_counts([b.text for b in page.blocks])
     return _Shared(
         total=max(1, page.cum_chars[-1]),
         scores=scores,
@@ -165,6 +175,8 @@ def _shared(page: Page, block_scores: np.ndarray) -> _Shared:
         cum_facts=[[0, *cum] for cum in np.cumsum(facts, axis=0).T.tolist()],
         cum_weighted=np.concatenate(([0.0], np.cumsum(block_scores * block_chars))),
         cum_block_chars=np.concatenate(([0.0], np.cumsum(block_chars))),
+        cum_voice=[0, *accumulate(voice)],
+        cum_words=[0, *accumulate(words)],
         contexts={},
     )
 
@@ -207,6 +219,7 @@ def _describe(page: Page, spans: list[Span], block_scores: np.ndarray) -> Iterat
                 sum(t in signals.WIDGET_TOKENS for t in c.chain.split()[:30]),
             )
         chrome, widget_tokens, widget_chain = known
+        voice = sh.cum_voice[b1] - sh.cum_voice[b0]
         yield (
             math.log1p(span_chars),
             min(b1 - b0, 60) / 10,
@@ -237,6 +250,8 @@ def _describe(page: Page, spans: list[Span], block_scores: np.ndarray) -> Iterat
             int(units_after == 0),
             widget_tokens,
             widget_chain,
+            voice / max(1, sh.cum_words[b1] - sh.cum_words[b0]),
+            min(voice, 20) / 10,
         )
 
 

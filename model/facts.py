@@ -20,6 +20,7 @@ CTA_STRIP = " !.»›→>–-:·"
 _CTA = frozenset(signals.CALL_TO_ACTION)
 _WORD_CHARS = r"[\w'’-]"
 _WORD = re.compile(r"\w[\w'’-]*", re.UNICODE)
+_PLAIN_WORD = re.compile(r"\w+")
 
 
 def trie_pattern(words: Iterable[str]) -> str:
@@ -87,6 +88,17 @@ def text_facts(text: str) -> tuple[int, int, int, int]:
     words = _WORD.findall(lower[:HEAD_LIMIT])
     appeal = sum(1 for w in words if w in signals.APPEAL_WORDS) + phrase_hits(lower[:HEAD_LIMIT])
     return amounts, bank, cta, appeal
+
+
+def voice_counts(texts: Sequence[str]) -> tuple[list[int], list[int]]:
+    """Per text: how many of the words in its first HEAD_LIMIT characters are ``signals.VOICE_WORDS``,
+    and how many words those characters hold (runs of word characters: "we're" is "we" and "re")."""
+    hits, words = [], []
+    for text in texts:
+        found = _PLAIN_WORD.findall(text.lower()[:HEAD_LIMIT])
+        words.append(len(found))
+        hits.append(sum(1 for w in found if w in signals.VOICE_WORDS))
+    return hits, words
 
 
 def texts_facts(texts: Sequence[str]) -> np.ndarray:

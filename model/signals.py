@@ -305,6 +305,41 @@ APPEAL_WORDS = frozenset(
     ]
 )
 
+# The site speaking as "we" to "you": first-person-plural and second-person forms in the corpus's
+# languages, lowercase. Forms that mean something else in another of them are left out (German "Sie" and
+# "ihr", Polish and Czech "my", Polish "was", Italian "ci", Spanish "te"); Spanish and French "nos" mean
+# the same. An appeal in the article's own voice ("we are funded by readers like you") is told by this
+# beside a payment means in the same box (model.boxes). One language a line:
+# fmt: off
+VOICE_WORDS = frozenset(
+    [
+        # English
+        "we", "our", "us", "ours", "you", "your", "yours", "yourself",
+        # German
+        "wir", "uns", "unser", "unsere", "unseren", "unserem", "unserer", "unseres", "du", "dich", "dir",
+        "dein", "deine", "deinen", "deinem", "deiner", "euch", "euer", "eure",
+        # French
+        "nous", "notre", "nos", "vous", "votre", "vos",
+        # Spanish
+        "nosotros", "nosotras", "nuestra", "nuestro", "nuestras", "nuestros", "usted", "ustedes", "vosotros",
+        # Portuguese
+        "nós", "nosso", "nossa", "nossos", "nossas", "você", "vocês",
+        # Italian
+        "noi", "nostro", "nostra", "nostri", "nostre", "voi", "vostro", "vostra", "vostri", "vostre",
+        # Polish
+        "nasz", "nasza", "nasze", "naszej", "naszego", "naszych", "naszym", "nami", "wasz", "wasza", "wasze",
+        "waszej",
+        # Russian
+        "мы", "нас", "нам", "наш", "наша", "наше", "наши", "нашей", "нашего", "вы", "вас", "вам", "ваш",
+        "ваша", "ваше", "ваши", "вашей",
+        # Czech
+        "náš", "naše", "našeho", "našich", "nám", "vás", "váš", "vaše", "vám",
+        # Dutch
+        "wij", "ons", "onze", "jij", "jullie", "jouw",
+    ]
+)
+# fmt: on
+
 # "5 € 10 € 25 €", "$3 / $7 / $15", "CHF 20": two or more amounts close together.
 AMOUNT = re.compile(
     r"(?:[$€£₽]|chf|eur|usd|руб\.?)\s?\d{1,5}(?:[.,]\d{2})?|\d{1,5}(?:[.,]\d{2})?\s?(?:[$€£₽]|eur|chf|zł|руб)",

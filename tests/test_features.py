@@ -7,6 +7,7 @@ import re
 import numpy as np
 
 from model import boxes
+from model.facts import voice_counts
 from model.features import block_rows, href_tokens, text_facts
 from model.parse import parse
 from model.segment import segment
@@ -57,3 +58,36 @@ def test_amount_ladders_bank_details_and_call_to_action_labels():
     assert amounts == 3 and bank == 1 and cta == 0
     assert text_facts("Jetzt spenden")[2] == 1
     assert text_facts("The council approved the budget")[:3] == (0, 0, 0)
+
+
+def test_the_sites_voice_is_counted_in_every_language_and_only_where_unambiguous():
+    hits, words = voice_counts(
+        [
+            "We're funded by readers like you.",
+            "Sie lesen unsere Zeitung: unterstützen Sie uns!",
+            "Soutenez notre rédaction, nous comptons sur vous.",
+            "Помогите нам: ваш вклад важен.",
+            "The council met. They voted on the budget.",
+            "My dog and my cat.",  # "my" is "we" in Polish and Czech, and "my" in English: not counted
+        ]
+    )
+    assert hits == [2, 2, 3, 2, 0, 0]
+    assert words == [7, 7, 7, 5, 8, 5]
+
+
+def test_a_box_speaking_as_we_to_you_says_so_and_an_article_about_a_charity_does_not():
+    page = segment(parse(LABELLED), with_labels=False)
+    scores = np.linspace(0.1, 0.9, len(page.blocks))
+    spans = boxes.candidates(page, scores)
+    voice = boxes.BOX_NUMERIC.index("voice_share")
+    rows = boxes.numbers(page, spans, scores)
+    texts = [" ".join(b.text for b in page.blocks[s.b0 : s.b1]) for s in spans]
+    promo = next(i for i, t in enumerate(texts) if t.startswith("Support our reporting"))
+    assert rows[promo, voice] > 0  # "our", "us"
+    report = segment(
+        parse("<body><div><p>The hospice raised 40,000 euros.</p><p>Volunteers sold cakes.</p></div></body>")
+    )
+    flat = np.full(len(report.blocks), 0.9)
+    report_spans = boxes.candidates(report, flat)
+    assert report_spans
+    assert np.all(boxes.numbers(report, report_spans, flat)[:, voice] == 0)
