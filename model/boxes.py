@@ -19,7 +19,6 @@ import numpy as np
 
 from model import features as F
 from model import signals
-from model.facts import voice_counts
 from model.segment import Page
 
 BOX_NUMERIC = [
@@ -162,7 +161,7 @@ def _shared(page: Page, block_scores: np.ndarray) -> _Shared:
     block_chars = np.array(chars, dtype=float)
     scores = block_scores.tolist()
     facts = F.block_facts(page)
-    voice, words = voice_counts([b.text for b in page.blocks])
+    voice, words = F.block_voice(page)
     return _Shared(
         total=max(1, page.cum_chars[-1]),
         scores=scores,

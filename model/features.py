@@ -16,7 +16,7 @@ import numpy as np
 from model import compact, signals
 from model.facts import phrase_hits as phrase_hits
 from model.facts import text_facts as text_facts
-from model.facts import texts_facts
+from model.facts import texts_facts, voice_counts
 from model.segment import HEADING_TAGS, Block, Context, Page
 
 TEXT_LIMIT = 600
@@ -123,6 +123,14 @@ def block_facts(page: Page) -> np.ndarray:
     if "facts" not in page.memo:
         page.memo["facts"] = texts_facts([b.text for b in page.blocks])
     return page.memo["facts"]
+
+
+def block_voice(page: Page) -> tuple[list[int], list[int]]:
+    """``voice_counts`` of every block's text (computed once per page: training describes a page's boxes
+    once per stage)."""
+    if "voice" not in page.memo:
+        page.memo["voice"] = voice_counts([b.text for b in page.blocks])
+    return page.memo["voice"]
 
 
 def in_chrome(ctx: Context, page: Page | None = None) -> int:
