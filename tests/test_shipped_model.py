@@ -60,14 +60,21 @@ def test_the_language_evaluation_pages_find_appeals_in_every_language(capsys):
     assert report["summary"]["precision"] >= 0.9
 
 
+def evaluate_beside_hard_negatives(capsys, folder: str, pages: int, negatives: int) -> dict:
+    """The shipped model's report on an evaluation folder of ``pages`` pages, ``negatives`` of them hard
+    negatives (no appeal), none of which may have any character hidden."""
+    report = evaluate_json(capsys, ROOT / "corpus" / folder)
+    hard = [p for p in report["pages"] if not p["appeal_chars"]]
+    assert len(report["pages"]) == pages and len(hard) == negatives
+    assert not [p["page"] for p in hard if p["hidden_content"]]
+    return report
+
+
 def test_the_kinds_evaluation_pages_lose_no_content_on_their_hard_negatives(capsys):
     """corpus/kinds-eval is never trained on: appeal kinds the corpus had few of, beside hard negatives on
     the same topics (an ad-blocker test, a pricing page, reports on collections). Nothing of the hard
     negatives may be hidden, and most of what is hidden must be appeal."""
-    report = evaluate_json(capsys, ROOT / "corpus" / "kinds-eval")
-    negatives = [p for p in report["pages"] if not p["appeal_chars"]]
-    assert len(report["pages"]) == 24 and len(negatives) == 8
-    assert not [p["page"] for p in negatives if p["hidden_content"]]
+    report = evaluate_beside_hard_negatives(capsys, "kinds-eval", pages=24, negatives=8)
     assert report["summary"]["precision"] >= 0.95 and report["summary"]["recall"] >= 0.5
 
 
@@ -75,10 +82,7 @@ def test_the_prose_evaluation_pages_lose_no_content_on_their_hard_negatives(caps
     """corpus/prose-eval is never trained on: long appeals in the article's own voice and markup, beside
     hard negatives about paying for journalism and associations. Nothing of the hard negatives may be
     hidden, and most of what is hidden must be appeal."""
-    report = evaluate_json(capsys, ROOT / "corpus" / "prose-eval")
-    negatives = [p for p in report["pages"] if not p["appeal_chars"]]
-    assert len(report["pages"]) == 40 and len(negatives) == 15
-    assert not [p["page"] for p in negatives if p["hidden_content"]]
+    report = evaluate_beside_hard_negatives(capsys, "prose-eval", pages=40, negatives=15)
     assert report["summary"]["precision"] >= 0.95 and report["summary"]["hidden_chars"] > 0
 
 
