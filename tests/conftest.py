@@ -94,8 +94,13 @@ def start_hush(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
         command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), *args]
         with log.open("wb") as sink:
             process = subprocess.Popen(
-                command, cwd=REPO, env={**base, **(env or {})}, stdin=subprocess.DEVNULL,
-                stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+                command,
+                cwd=REPO,
+                env={**base, **(env or {})},
+                stdin=subprocess.DEVNULL,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         server = HushServer(port, process, log)
         try:

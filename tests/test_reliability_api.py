@@ -91,7 +91,10 @@ def test_every_answer_matches_the_openapi_description(server, reliability_counts
     session = requests.Session()
 
     @settings(
-        max_examples=EXAMPLES[mode], deadline=None, database=None, derandomize=True,
+        max_examples=EXAMPLES[mode],
+        deadline=None,
+        database=None,
+        derandomize=True,
         suppress_health_check=list(HealthCheck),
     )
     @given(case=schema.as_strategy(generation_mode=mode))
@@ -140,7 +143,9 @@ def test_a_gzip_bomb_is_413_without_expanding_it(server, reliability_counts, nam
     assert len(bomb) < 300_000
     peaks = {pid: vm_peak_kb(pid) for pid in server.workers()}
     answer = requests.post(
-        server.url + "/v1/classify", data=bomb, timeout=30,
+        server.url + "/v1/classify",
+        data=bomb,
+        timeout=30,
         headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
     )
     reliability_counts["api_requests"] += 1
@@ -261,7 +266,7 @@ def test_ids_with_quotes_and_angle_brackets(server, reliability_counts):
     for ident in HOSTILE_IDS:
         escaped = ident.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
         parts.append(f'<div data-hush-id="{escaped}">{APPEAL}</div>')
-    parts.append(f"<div data-hush-id='a\"raw'>{APPEAL}</div><p data-hush-id=\"p\">Council news.</p>")
+    parts.append(f'<div data-hush-id=\'a"raw\'>{APPEAL}</div><p data-hush-id="p">Council news.</p>')
     answer = classify(server, "".join(parts))
     reliability_counts["api_requests"] += 1
     assert set(named(answer)) <= {*HOSTILE_IDS, 'a"raw', "p"}

@@ -50,6 +50,7 @@ def in_input(ident: str, text: str) -> bool:
 
 # --- properties on random input ----------------------------------------------------------------
 
+# fmt: off
 MARKUP = [
     "<p>", "</p>", "<div ", "<span>", "</div>", ">", "<", "</", "/>", "=", '"', "'",
     ' data-hush-id="', " data-hush-id=", ' data-hush-label="appeal"', ' class="donate-box"',
@@ -98,6 +99,7 @@ TAGS = [
     "table", "tr", "td", "img", "br", "input", "script", "style", "svg", "template", "noscript",
     "textarea", "select", "option", "iframe", "html", "body", "head", "title", "x-widget", "font",
 ]
+# fmt: on
 ids = st.text(alphabet=st.sampled_from("ab12 \"'<>&;/=-é中\U0001f600"), min_size=1, max_size=10)
 words = st.lists(st.sampled_from(["donate", "support", "us", "news", "the", "&", "<", "x" * 50]), max_size=8)
 
