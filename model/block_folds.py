@@ -23,14 +23,15 @@ Hashed = tuple[sp.csr_matrix, np.ndarray]  # one page's rows: hashed text column
 Training = tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray]  # usable rows, targets, weights
 
 
-def _parts() -> tuple[list[tuple[HashedText, int]], StandardScaler, list[int]]:
-    """The block pipeline's hashers (text columns, in its order), its scaler (last) and the scaler's
-    columns."""
-    steps = block_pipeline().named_steps["columns"].transformers
-    *texts, (_, scaler, numbers) = steps
-    if not isinstance(scaler, StandardScaler) or numbers != F.BLOCK_NUMBER_COLUMNS:
-        raise TypeError("the block pipeline is not hashed texts followed by scaled numbers")
-    return [(HashedText(vec), column) for _, vec, column in texts], scaler, numbers
+def _parts() -> tuple[list[tuple[HashedText, int, float]], StandardScaler, list[int]]:
+    """The block pipeline's hashers (text columns and weights, in its order), its scaler (last) and the
+    scaler's columns."""
+    columns = block_pipeline().named_steps["columns"]
+    *texts, (name, scaler, numbers) = columns.transformers
+    weights = columns.transformer_weights or {}
+    if not isinstance(scaler, StandardScaler) or numbers != F.BLOCK_NUMBER_COLUMNS or name in weights:
+        raise TypeError("the block pipeline is not hashed texts followed by unweighted scaled numbers")
+    return [(HashedText(vec), column, weights.get(n, 1.0)) for n, vec, column in texts], scaler, numbers
 
 
 def hashed(pages: list[np.ndarray]) -> list[Hashed]:
@@ -39,9 +40,16 @@ def hashed(pages: list[np.ndarray]) -> list[Hashed]:
     out = []
     for rows in pages:
         n = len(rows)
-        texts = sp.hstack([h.transform([str(v) for v in rows[:, c]]) for h, c in hashers], format="csr")
+        texts = sp.hstack(
+            [_weighted(h.transform([str(v) for v in rows[:, c]]), w) for h, c, w in hashers], format="csr"
+        )
         out.append((texts.reshape((n, texts.shape[1])), np.array(rows[:, numbers], dtype=np.float64)))
     return out
+
+
+def _weighted(matrix: sp.csr_matrix, weight: float) -> sp.csr_matrix:
+    """A part's matrix as ColumnTransformer weighs it."""
+    return matrix if weight == 1.0 else matrix * weight
 
 
 def fold_scores(training: list[Training], left_out: list[Hashed]) -> list[np.ndarray]:

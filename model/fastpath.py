@@ -42,20 +42,23 @@ def _scaler_ok(scaler: object) -> bool:
     return type(scaler) is StandardScaler and (not scaler.with_std or scaler.scale_ is not None)
 
 
-def _parts(columns: object) -> list[tuple[object, Column]] | None:
-    """The fitted transformers of a ColumnTransformer and their columns, or None if not all are handled."""
-    if type(columns) is not ColumnTransformer or columns.transformer_weights:
+def _parts(columns: object) -> list[tuple[object, Column, float | None]] | None:
+    """The fitted transformers of a ColumnTransformer, their columns and weights (None: unweighted), or
+    None if not all are handled."""
+    if type(columns) is not ColumnTransformer:
         return None
-    parts = []
+    weights = columns.transformer_weights or {}
+    parts: list[tuple[object, Column, float | None]] = []
     for name, trans, cols in columns.transformers_:
         if name == "remainder" or trans == "drop":
             if trans != "drop":
                 return None
             continue
+        weight = weights.get(name)
         if isinstance(cols, int | np.integer) and HashedText.supports(trans):
-            parts.append((HashedText(trans), int(cols)))
+            parts.append((HashedText(trans), int(cols), weight))
         elif isinstance(cols, list) and all(isinstance(c, int) for c in cols) and _scaler_ok(trans):
-            parts.append((trans, list(cols)))
+            parts.append((trans, list(cols), weight))
         else:
             return None
     return parts
@@ -65,7 +68,7 @@ class BlockScorer:
     """The block pipeline (hashed texts and scaled numbers, then logistic regression), applied to a
     page's block columns."""
 
-    def __init__(self, pipeline: Pipeline, parts: list[tuple[object, Column]]) -> None:
+    def __init__(self, pipeline: Pipeline, parts: list[tuple[object, Column, float | None]]) -> None:
         self.pipeline = pipeline
         self.parts = parts
         self.classifier: LogisticRegression = pipeline.steps[-1][1]
@@ -91,7 +94,7 @@ class BlockScorer:
         here in the same order (np.bincount adds its weights in turn), without building the matrix."""
         rows, terms = [], []
         offset = 0
-        for trans, cols in self.parts:
+        for trans, cols, weight in self.parts:
             if isinstance(trans, HashedText):
                 row, col, value = trans.cells(text(cols))
                 width = trans.n_features
@@ -99,6 +102,8 @@ class BlockScorer:
                 dense = _scaled(trans, numbers[:, [c - first for c in cols]])
                 row, col = np.nonzero(dense)  # the cells a sparse copy keeps, row by row
                 value, width = dense[row, col], len(cols)
+            if weight is not None:  # as ColumnTransformer weighs a part: its values times the weight
+                value = value * weight
             rows.append(row)
             terms.append(value.astype(np.float64) * self.coef[offset + col])
             offset += width
@@ -125,8 +130,8 @@ class BoxScorer:
         parts = _parts(columns)
         if parts is None or len(parts) != 1 or columns.sparse_output_:
             return None
-        ((scaler, cols),) = parts
-        if not isinstance(cols, list) or not Forest.supports(classifier):
+        ((scaler, cols, weight),) = parts
+        if weight is not None or not isinstance(cols, list) or not Forest.supports(classifier):
             return None
         return cls(pipeline, scaler, cols)
 
