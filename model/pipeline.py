@@ -58,15 +58,6 @@ def _classifier(c: float) -> LogisticRegression:
     return LogisticRegression(C=c, max_iter=3000, solver="liblinear", random_state=0)
 
 
-# The block model's C, measured over ten drawings of the folds: at 1 the real pages' block-score ranking
-# fell in all ten (average precision -0.06); at 16 it rose in all ten (+0.047), but the box and sequence
-# stages stacked on it ranked no better and, at the thresholds chosen on other sites, real precision
-# and recall fell (-0.008, -0.027). Trained whole on half the sites (--halvings, nine halvings), 16 did
-# a little better on the other half's real pages (0.850/0.455 against 0.845/0.435, content hidden on 133
-# page scorings against 128), but the model trained on everything lost recall on kinds-eval (0.717 to
-# 0.661) and precision on lang-eval (0.970 to 0.935). 4 stays. Serving the mean of the five fold models'
-# logits instead of the model refitted on all pages changed nothing (0.838/0.418 against 0.846/0.413,
-# three halvings).
 # The tokens part (class and id words, tag paths, link words: how one site builds its pages) weighs half
 # as much as the text parts, so the regression needs twice the evidence to lean on it. Nine halvings
 # (whole training on half the sites, the other half scored): real pages 0.859/0.507 -> 0.892/0.487,
@@ -81,6 +72,15 @@ def _classifier(c: float) -> LogisticRegression:
 TOKENS_WEIGHT = 0.5
 
 
+# The block model's C, measured over ten drawings of the folds: at 1 the real pages' block-score ranking
+# fell in all ten (average precision -0.06); at 16 it rose in all ten (+0.047), but the box and sequence
+# stages stacked on it ranked no better and, at the thresholds chosen on other sites, real precision
+# and recall fell (-0.008, -0.027). Trained whole on half the sites (--halvings, nine halvings), 16 did
+# a little better on the other half's real pages (0.850/0.455 against 0.845/0.435, content hidden on 133
+# page scorings against 128), but the model trained on everything lost recall on kinds-eval (0.717 to
+# 0.661) and precision on lang-eval (0.970 to 0.935). 4 stays. Serving the mean of the five fold models'
+# logits instead of the model refitted on all pages changed nothing (0.838/0.418 against 0.846/0.413,
+# three halvings).
 def block_pipeline() -> Pipeline:
     numeric = list(F.BLOCK_NUMBER_COLUMNS)
     columns = ColumnTransformer(
@@ -100,7 +100,8 @@ def _trees(
     numeric: list[int], class_weight: str | None = "balanced", rounds: int = 300, rate: float = 0.05
 ) -> Pipeline:
     """Scaled numbers, then gradient-boosted trees (the scaling changes no split; it keeps one fast
-    path for both tree stages, model.fastpath.BoxScorer)."""
+    path for both tree stages, model.fastpath.BoxScorer). Each split sees every column: with half of
+    them (max_features=0.5), nine halvings scored real pages 0.893/0.472 against 0.892/0.487."""
     columns = ColumnTransformer([("numbers", StandardScaler(), numeric)])
     trees = HistGradientBoostingClassifier(
         max_iter=rounds,
