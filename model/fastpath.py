@@ -42,19 +42,19 @@ def _scaler_ok(scaler: object) -> bool:
     return type(scaler) is StandardScaler and (not scaler.with_std or scaler.scale_ is not None)
 
 
-def _parts(columns: object) -> list[tuple[object, Column, float | None]] | None:
-    """The fitted transformers of a ColumnTransformer, their columns and weights (None: unweighted), or
-    None if not all are handled."""
+def _parts(columns: object) -> list[tuple[object, Column, float]] | None:
+    """The fitted transformers of a ColumnTransformer, their columns and weights (1 where none is set),
+    or None if not all are handled."""
     if type(columns) is not ColumnTransformer:
         return None
     weights = columns.transformer_weights or {}
-    parts: list[tuple[object, Column, float | None]] = []
+    parts: list[tuple[object, Column, float]] = []
     for name, trans, cols in columns.transformers_:
         if name == "remainder" or trans == "drop":
             if trans != "drop":
                 return None
             continue
-        weight = weights.get(name)
+        weight = weights.get(name, 1.0)
         if isinstance(cols, int | np.integer) and HashedText.supports(trans):
             parts.append((HashedText(trans), int(cols), weight))
         elif isinstance(cols, list) and all(isinstance(c, int) for c in cols) and _scaler_ok(trans):
@@ -68,7 +68,7 @@ class BlockScorer:
     """The block pipeline (hashed texts and scaled numbers, then logistic regression), applied to a
     page's block columns."""
 
-    def __init__(self, pipeline: Pipeline, parts: list[tuple[object, Column, float | None]]) -> None:
+    def __init__(self, pipeline: Pipeline, parts: list[tuple[object, Column, float]]) -> None:
         self.pipeline = pipeline
         self.parts = parts
         self.classifier: LogisticRegression = pipeline.steps[-1][1]
@@ -102,7 +102,7 @@ class BlockScorer:
                 dense = _scaled(trans, numbers[:, [c - first for c in cols]])
                 row, col = np.nonzero(dense)  # the cells a sparse copy keeps, row by row
                 value, width = dense[row, col], len(cols)
-            if weight is not None:  # as ColumnTransformer weighs a part: its values times the weight
+            if weight != 1.0:  # as ColumnTransformer weighs a part: its values times the weight
                 value = value * weight
             rows.append(row)
             terms.append(value.astype(np.float64) * self.coef[offset + col])
@@ -131,7 +131,7 @@ class BoxScorer:
         if parts is None or len(parts) != 1 or columns.sparse_output_:
             return None
         ((scaler, cols, weight),) = parts
-        if weight is not None or not isinstance(cols, list) or not Forest.supports(classifier):
+        if weight != 1.0 or not isinstance(cols, list) or not Forest.supports(classifier):
             return None
         return cls(pipeline, scaler, cols)
 
