@@ -10,7 +10,7 @@ from model.metrics import CharCounts, summary
 from model.predict import threshold_text
 from model.ranking import STAGES
 from model.sequence import RUN_LENGTH, RUN_PEAK
-from model.train import PAGE_APPEAL_CAP
+from model.train import HAND_WRITTEN_WEIGHT, PAGE_APPEAL_CAP
 
 BARS = {"precision": 0.95, "recall": 0.90}
 GROUPS = [
@@ -279,8 +279,9 @@ def markdown(
         "the training and the test part). Character-level scores over visible non-whitespace text:",
         "precision = appeal characters hidden / characters hidden, recall = appeal characters hidden /",
         "appeal characters; text labelled `other` is not scored. Decisions are the model's own (thresholds",
-        "chosen on out-of-fold scores, those of the real pages and the hard negatives when training has",
-        f"enough real pages, a page's appeal counting up to {PAGE_APPEAL_CAP} characters), applied block by",
+        "chosen on out-of-fold scores, led by the real pages and the hard negatives when training has",
+        f"enough real pages, the other pages weighted {HAND_WRITTEN_WEIGHT:g}, a page's appeal counting up",
+        f"to {PAGE_APPEAL_CAP} characters), applied block by",
         "block: a block is hidden when its block, box or sequence score reaches its threshold (its box",
         "score counting only boxes holding a block whose block score reaches the box gate), when it lies in",
         "a run of sibling blocks whose block scores reach the run threshold",
@@ -291,7 +292,7 @@ def markdown(
         "",
         f"Produced by `{command}` with model `{metadata['version']}` "
         f"(thresholds: {threshold_text(metadata['threshold'])}, "
-        f"chosen on {metadata.get('threshold_pages', 'all')} pages; "
+        f"chosen on {metadata.get('threshold_pages', 'all pages')}; "
         f"scikit-learn {metadata['sklearn_version']}; {metadata['pages']} pages from "
         f"{', '.join(metadata['folders'])}).",
         "",

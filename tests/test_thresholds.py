@@ -143,7 +143,7 @@ def test_training_gates_boxes_when_boxes_of_doubted_blocks_hold_content():
         SimpleNamespace(appeal_chars=np.zeros(4), content_chars=np.full(4, 10)),
     ]
     threshold = choose_thresholds(SimpleNamespace(pages=pages), oof, [0, 1])
-    assert 0.3 < threshold["box_gate"] <= 0.9 and threshold["box"] <= 0.95, threshold
+    assert threshold["box_gate"] > 0.3 and threshold["box"] <= 0.95, threshold
     assert oof.hidden(0, threshold).tolist() == [False, True, True, True]
     assert not oof.hidden(1, threshold).any()
 
@@ -158,7 +158,7 @@ def test_the_unseen_sites_check_scores_each_page_at_thresholds_chosen_without_it
     ]
     chosen_on: dict[float, set[str]] = {}  # each call's thresholds, told apart by their block threshold
 
-    def choose(data, oof, idx):
+    def choose(data, oof, idx, weights=None):
         key = float(len(chosen_on))
         chosen_on[key] = {sites[i] for i in idx}
         return {"block": key}
@@ -176,3 +176,30 @@ def test_the_unseen_sites_check_scores_each_page_at_thresholds_chosen_without_it
     assert sorted(i for i, _ in scored) == sorted(list(range(len(pages))) * train.UNSEEN_SPLITS)
     assert len(counts) == len(pages) * train.UNSEEN_SPLITS
     assert all(c.hidden_appeal == 10 and c.hidden_content == 0 for c in counts.values())
+
+
+def test_a_page_weighted_down_weighs_less_in_the_choice():
+    # Page 1's content at sequence score 0.8 (60 characters) outweighs page 0's appeal there (40): counted
+    # in full it keeps the sequence threshold above 0.8; weighted 0.1 it does not.
+    q = [[0.1, 0.95, 0.1, 0.8, 0.8, 0.8, 0.8, 0.1], [0.1, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.1]]
+    y = [[0, 1, 0, 1, 1, 1, 1, 0], [0, 0, 0, 0, 0, 0, 0, 0]]
+    pages = [SimpleNamespace(appeal_chars=np.array(a) * 10, content_chars=(1 - np.array(a)) * 10) for a in y]
+    zeros = [np.zeros(8), np.zeros(8)]
+    oof = OutOfFold(zeros, zeros, [np.array(s) for s in q], None, None, None, None)
+    alike = choose_thresholds(SimpleNamespace(pages=pages), oof, [0, 1])
+    weighted = choose_thresholds(SimpleNamespace(pages=pages), oof, [0, 1], {0: 1.0, 1: 0.1})
+    assert alike["sequence"] > 0.8 and weighted["sequence"] <= 0.8, (alike, weighted)
+
+
+def test_thresholds_are_led_by_real_pages_and_hard_negatives():
+    def page(source: str | None, label: str) -> SimpleNamespace:
+        meta = {"label": label} if source is None else {"label": label, "source": source}
+        return SimpleNamespace(meta=meta)
+
+    real = [page(None, "appeal") for _ in range(train.MIN_REAL_PAGES)]
+    written = [page("hand-written", "hard_negative"), page("hand-written", "appeal")]
+    weights = train.threshold_weights(SimpleNamespace(pages=real + written))[1]
+    n = len(real)
+    assert weights is not None
+    assert [weights[i] for i in (0, n, n + 1)] == [1.0, 1.0, train.HAND_WRITTEN_WEIGHT]
+    assert train.threshold_weights(SimpleNamespace(pages=real[1:] + written))[1] is None
