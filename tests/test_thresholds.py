@@ -1,5 +1,5 @@
 """How training chooses its thresholds, on made-up out-of-fold scores: the neighbour and run rules, the box
-gate and the cap on what one page's appeal counts."""
+gate, the cap on what one page's appeal counts and the weight of each page."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ def choose(
     appeal: list[list[int]],
     block_scores: list[list[float]] | None = None,
     texts: list[list[int]] | None = None,
+    weights: dict[int, float] | None = None,
 ) -> dict:
     """Thresholds chosen on pages of ten-character blocks with these sequence scores (block scores 0
     unless given, box scores 0), these labels and, when given, these copy groups (blocks of a page with
-    the same number have the same text)."""
+    the same number have the same text), each page's characters counted ``weights`` times when given."""
     pages = [
         SimpleNamespace(appeal_chars=np.array(a) * 10, content_chars=(1 - np.array(a)) * 10) for a in appeal
     ]
@@ -28,7 +29,7 @@ def choose(
     block = zeros if block_scores is None else [np.array(s) for s in block_scores]
     copies = None if texts is None else [np.array(t) for t in texts]
     oof = OutOfFold(block, zeros, [np.array(q) for q in sequence_scores], None, None, None, copies)
-    return choose_thresholds(SimpleNamespace(pages=pages), oof, list(range(len(pages))))
+    return choose_thresholds(SimpleNamespace(pages=pages), oof, list(range(len(pages))), weights)
 
 
 def test_training_chooses_the_neighbour_rule_when_appeals_have_doubted_edges():
@@ -183,11 +184,7 @@ def test_a_page_weighted_down_weighs_less_in_the_choice():
     # in full it keeps the sequence threshold above 0.8; weighted 0.1 it does not.
     q = [[0.1, 0.95, 0.1, 0.8, 0.8, 0.8, 0.8, 0.1], [0.1, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.1]]
     y = [[0, 1, 0, 1, 1, 1, 1, 0], [0, 0, 0, 0, 0, 0, 0, 0]]
-    pages = [SimpleNamespace(appeal_chars=np.array(a) * 10, content_chars=(1 - np.array(a)) * 10) for a in y]
-    zeros = [np.zeros(8), np.zeros(8)]
-    oof = OutOfFold(zeros, zeros, [np.array(s) for s in q], None, None, None, None)
-    alike = choose_thresholds(SimpleNamespace(pages=pages), oof, [0, 1])
-    weighted = choose_thresholds(SimpleNamespace(pages=pages), oof, [0, 1], {0: 1.0, 1: 0.1})
+    alike, weighted = choose(q, y), choose(q, y, weights={0: 1.0, 1: 0.1})
     assert alike["sequence"] > 0.8 and weighted["sequence"] <= 0.8, (alike, weighted)
 
 
