@@ -3,23 +3,38 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+
+
+def _new_file(target: Path) -> Path:
+    """A hidden file created beside ``target`` under a fresh name, with the permissions a new file gets
+    (0666 less the umask: ``tempfile.mkstemp`` would make it 0600, readable by its owner alone, so that a
+    model trained by one user could not be served by another)."""
+    while True:
+        path = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return path
 
 
 @contextmanager
 def replaced_atomically(target: Path) -> Iterator[Path]:
     """Yield a hidden temporary path beside ``target`` to write; when the block ends without an error,
-    flush it to disk and move it over ``target``. On an error the temporary file is removed."""
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
+    flush it to disk and move it over ``target``, which keeps the permissions of the file it replaces.
+    On an error the temporary file is removed."""
+    tmp = _new_file(target)
     try:
         yield tmp
         with tmp.open("rb+") as written:
             os.fsync(written.fileno())
+        with suppress(FileNotFoundError):  # a new file keeps the mode it was created with
+            os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import zipfile
 
 import pytest
@@ -103,3 +105,17 @@ def test_saving_leaves_no_temporary_file(tmp_path, shipped):
     save(shipped, tmp_path / "m.skops")
     assert [p.name for p in tmp_path.iterdir()] == ["m.skops"]
     assert load_model(tmp_path / "m.skops").version == shipped.version
+
+
+def test_a_saved_model_is_readable_as_a_new_file_is_and_keeps_the_mode_it_replaces(tmp_path, shipped):
+    # A model trained by one user and served by another: the file gets the umask's permissions, where a
+    # temporary file's 0600 would lock the server out; a file replaced keeps the permissions it had.
+    old = os.umask(0o022)
+    try:
+        save(shipped, tmp_path / "m.skops")
+        assert stat.S_IMODE((tmp_path / "m.skops").stat().st_mode) == 0o644
+        (tmp_path / "m.skops").chmod(0o640)
+        save(shipped, tmp_path / "m.skops")
+        assert stat.S_IMODE((tmp_path / "m.skops").stat().st_mode) == 0o640
+    finally:
+        os.umask(old)
