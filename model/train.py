@@ -93,7 +93,7 @@ RUN_THRESHOLD = 0.6  # the run rule's threshold when training keeps it on (see m
 COPY_THRESHOLD = 0.5  # the copy rule's, likewise
 MIN_RULE_PAGES = 2  # pages whose hidden blocks must change before training turns a rule off
 OWN_WEIGHT = 10.0  # one of the user's pages counts as much as this many pages of the training folders
-MIN_REAL_PAGES = 30  # with this many pages captured from the web, thresholds are chosen on them
+MIN_REAL_PAGES = 30  # with this many pages captured from the web, they lead the choice of thresholds
 # Choosing thresholds beside those pages and the hard negatives, each other hand-written page counts this
 # much. Over nine halvings (the whole of training run on half the sites, the other half scored by the model
 # it wrote), against the real and hard-negative pages alone: real pages 0.892/0.487 to 0.906/0.518
