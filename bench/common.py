@@ -88,6 +88,20 @@ def pct(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
 
 
+def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """A distribution-free interval for the median: the k-th smallest and k-th largest value, k the
+    largest rank whose interval holds the median with at least ``confidence`` (the count of values below
+    the median is binomial, n and one half). Too few values for that give the smallest and largest."""
+    ordered = sorted(values)
+    n = len(ordered)
+    if not n:
+        return math.nan, math.nan
+    k = 1
+    while k + 1 <= n - k and 1 - 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n >= confidence:
+        k += 1
+    return ordered[k - 1], ordered[n - k]
+
+
 def summary(values: Sequence[float]) -> dict[str, float]:
     return {
         "n": len(values),

@@ -25,17 +25,32 @@ def _range(values: list[float] | None) -> str:
     return f"loads {values[0]:.0f} to {values[1]:.0f} ms" if values else "spread not recorded"
 
 
-def bar(part: str, name: str, measured: float | None, limit: float, unit: str, shown: str = "") -> dict:
-    """One bar: met when measured <= limit; otherwise by how much it is missed."""
+def bar(
+    part: str,
+    name: str,
+    measured: float | None,
+    limit: float,
+    unit: str,
+    shown: str = "",
+    interval: list[float] | None = None,
+) -> dict:
+    """One bar: met when measured <= limit; otherwise by how much it is missed. With ``interval`` (the
+    median's 95% interval), a verdict the noise could turn says so."""
     row = {"part": part, "bar": name, "measured": shown or _f(measured, unit, 2 if unit in ("×", "") else 1)}
     if measured is None or math.isnan(measured):
         row["result"] = "not measured"
-    elif measured <= limit:
+        return row
+    if measured <= limit:
         row["result"] = "met"
     else:
         over = measured - limit
         row["result"] = (
             f"**missed** by {_f(over, unit, 2 if unit in ('×', '') else 1)} ({measured / limit:.1f}× the bar)"
+        )
+    if interval and interval[0] <= limit <= interval[1]:
+        row["result"] += (
+            f", within the noise: the median's 95% interval, {_f(interval[0])} to {_f(interval[1], unit)}, "
+            "holds the bar"
         )
     return row
 
@@ -102,6 +117,7 @@ def bars(r: dict[str, Any]) -> list[dict]:
                 shown=f"{_f(own, ' ms')} its own (sliced {_f(big['busy'], ' ms')}, other "
                 f"{_f(big.get('other', 0.0), ' ms')}; {_range(big.get('own_range'))}); "
                 f"{_f(big['js'], ' ms')} under the profiler",
+                interval=big.get("own_interval"),
             )
         )
         for key, label in (("article", "article page"), ("big", "1 MB page")):
@@ -277,7 +293,9 @@ METHOD = [
     "served from loopback. Main-thread time is the content script's own account of its work, timed with "
     "`performance.now()` around each piece: its sliced DOM work (`busyMs`) and its other synchronous work "
     "(`otherMs`: handing the copy to `runtime.sendMessage`, joining it, collapsing, noting mutations); the "
-    "bar is read on their sum. Beside it, from Chrome's CPU profiler (100 µs sampling, separate loads), "
+    "bar is read on the median of their sum over the loads, given with its 95% interval (the order "
+    "statistics that hold the median that often whatever the distribution). Beside it, from Chrome's "
+    "CPU profiler (100 µs sampling, separate loads), "
     "every sample spent in the extension's scripts or in DOM calls they make: a cross-check that the "
     "sampling itself inflates, by more on some runs than on others. Load → collapsed is from "
     "`loadEventStart` to the first element getting "
