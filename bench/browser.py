@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import payload_parts
-from bench.common import APPEAL_RULES, median_interval, real_files, summary, tests_module
+from bench.common import APPEAL_RULES, real_files, summary, tests_module
 
 # Runs in the page's own world before its scripts: the raw outerHTML size at DOMContentLoaded (before the
 # content script, which runs at document_idle, stamps anything) and the moment the first block collapses.
@@ -148,9 +148,7 @@ def extension_cost(browser: Any, endpoint: str, site: int, path: str, repeats: i
         "elements": on["stats"]["perf"]["elements"] if on else 0,
         **med,
         "max_to_collapsed": max(runs["to_collapsed"]),
-        "own_range": [min(runs["own"]), max(runs["own"])],
-        "own_interval": list(median_interval(runs["own"])),
-        "own_loads": [round(ms, 2) for ms in runs["own"]],
+        "own_loads": runs["own"],
         "task_delta": med["task"] - statistics.median(base),
         "js_where": split[len(split) // 2] if split else {},
         "other_by_kind": {k: statistics.median(v) for k, v in sorted(other_by_kind.items())},

@@ -7,7 +7,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT
+from bench.common import ROOT, median_interval
 
 DOC = ROOT / "docs" / "BENCHMARKS.md"
 PLOT = ROOT / "docs" / "benchmarks-classify.png"
@@ -20,9 +20,9 @@ def _f(x: float | None, unit: str = "", digits: int = 1) -> str:
     return f"{x:,.{digits}f}{unit}"
 
 
-def _range(values: list[float] | None) -> str:
+def _range(loads: list[float] | None) -> str:
     """The spread of a median's loads, so that a verdict inside the noise reads as one."""
-    return f"loads {values[0]:.0f} to {values[1]:.0f} ms" if values else "spread not recorded"
+    return f"loads {min(loads):.0f} to {max(loads):.0f} ms" if loads else "spread not recorded"
 
 
 def bar(
@@ -32,7 +32,7 @@ def bar(
     limit: float,
     unit: str,
     shown: str = "",
-    interval: list[float] | None = None,
+    interval: tuple[float, float] | None = None,
 ) -> dict:
     """One bar: met when measured <= limit; otherwise by how much it is missed. With ``interval`` (the
     median's 95% interval), a verdict the noise could turn says so."""
@@ -107,6 +107,7 @@ def bars(r: dict[str, Any]) -> list[dict]:
     if "big" in br:
         big = br["big"]
         own = big.get("own", big["busy"])
+        loads = big.get("own_loads")
         out.append(
             bar(
                 "extension",
@@ -115,9 +116,9 @@ def bars(r: dict[str, Any]) -> list[dict]:
                 50,
                 " ms",
                 shown=f"{_f(own, ' ms')} its own (sliced {_f(big['busy'], ' ms')}, other "
-                f"{_f(big.get('other', 0.0), ' ms')}; {_range(big.get('own_range'))}); "
+                f"{_f(big.get('other', 0.0), ' ms')}; {_range(loads)}); "
                 f"{_f(big['js'], ' ms')} under the profiler",
-                interval=big.get("own_interval"),
+                interval=median_interval(loads) if loads else None,
             )
         )
         for key, label in (("article", "article page"), ("big", "1 MB page")):
