@@ -467,7 +467,7 @@ def fit_in_sample(
     return box_model, sequence_model
 
 
-def threshold_weights(data: Dataset) -> tuple[str, dict[int, float] | None]:
+def threshold_weights(data: Dataset) -> tuple[str, list[float] | None]:
     """How much each page counts when thresholds are chosen (None: all alike), and what that is called.
     When enough pages were captured from the web, they lead, since they are what Hush meets (hand-written
     pages are cleaner, and thresholds tuned on them alone left real pages' recall at 0.54 where 0.75 was
@@ -475,10 +475,10 @@ def threshold_weights(data: Dataset) -> tuple[str, dict[int, float] | None]:
     counts as much; the other hand-written pages count HAND_WRITTEN_WEIGHT. Else all pages alike."""
     if sum(origin(p) == "real" for p in data.pages) < MIN_REAL_PAGES:
         return "all pages", None
-    weights = {
-        i: 1.0 if origin(p) == "real" or p.meta.get("label") == "hard_negative" else HAND_WRITTEN_WEIGHT
-        for i, p in enumerate(data.pages)
-    }
+    weights = [
+        1.0 if origin(p) == "real" or p.meta.get("label") == "hard_negative" else HAND_WRITTEN_WEIGHT
+        for p in data.pages
+    ]
     return f"real and hard-negative pages, the others weighted {HAND_WRITTEN_WEIGHT:g}", weights
 
 
@@ -514,7 +514,7 @@ def _capped(appeal: np.ndarray) -> np.ndarray:
 # Choosing on the out-of-fold scores of three drawings at once did no better on unseen sites (precision
 # 0.851 to 0.856, recall 0.505 to 0.513) and hid content on more hard negatives (30 against 20 over ten).
 def choose_thresholds(
-    data: Dataset, oof: OutOfFold, idx: list[int], weights: dict[int, float] | None = None
+    data: Dataset, oof: OutOfFold, idx: list[int], weights: list[float] | None = None
 ) -> dict:
     """The thresholds with the best ``_choice_key`` on the pages ``idx``, each page's characters counted
     ``weights[i]`` times (once without weights): a block is hidden when its block, box or sequence score
@@ -618,7 +618,7 @@ def half_of(site: str, split: int) -> int:
 
 
 def unseen_sites(
-    data: Dataset, oof: OutOfFold, idx: list[int], weights: dict[int, float] | None = None
+    data: Dataset, oof: OutOfFold, idx: list[int], weights: list[float] | None = None
 ) -> dict[str, CharCounts]:
     """The out-of-fold pages scored at thresholds chosen without their sites: the sites are halved
     UNSEEN_SPLITS times (by a hash of the site name), and each half's pages are scored at the thresholds

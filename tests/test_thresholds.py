@@ -17,7 +17,7 @@ def choose(
     appeal: list[list[int]],
     block_scores: list[list[float]] | None = None,
     texts: list[list[int]] | None = None,
-    weights: dict[int, float] | None = None,
+    weights: list[float] | None = None,
 ) -> dict:
     """Thresholds chosen on pages of ten-character blocks with these sequence scores (block scores 0
     unless given, box scores 0), these labels and, when given, these copy groups (blocks of a page with
@@ -184,7 +184,7 @@ def test_a_page_weighted_down_weighs_less_in_the_choice():
     # in full it keeps the sequence threshold above 0.8; weighted 0.1 it does not.
     q = [[0.1, 0.95, 0.1, 0.8, 0.8, 0.8, 0.8, 0.1], [0.1, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.1]]
     y = [[0, 1, 0, 1, 1, 1, 1, 0], [0, 0, 0, 0, 0, 0, 0, 0]]
-    alike, weighted = choose(q, y), choose(q, y, weights={0: 1.0, 1: 0.1})
+    alike, weighted = choose(q, y), choose(q, y, weights=[1.0, 0.1])
     assert alike["sequence"] > 0.8 and weighted["sequence"] <= 0.8, (alike, weighted)
 
 
