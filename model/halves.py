@@ -4,7 +4,7 @@ The report's cross-validated rows score out-of-fold scores at thresholds chosen 
 "thresholds chosen without the scored sites" rows still score the fold models' scores. A model that
 ``hush train`` writes is neither: it is refitted on every page, its thresholds are chosen once, and it
 meets sites it never saw. Here that whole run is repeated on half the sites (halved as
-:func:`model.train.unseen_sites` halves them), and the written model scores the pages of the other half,
+:func:`model.thresholds.unseen_sites` halves them), and the written model scores the pages of the other half,
 so the numbers are those of the procedure itself on unseen sites, with half the pages to learn from.
 """
 
@@ -13,7 +13,9 @@ from __future__ import annotations
 from model import heldout
 from model.labelled import LabelledPage
 from model.metrics import CharCounts, block_counts
-from model.train import UNSEEN_SPLITS, Progress, TrainingError, half_of, train
+from model.thresholds import UNSEEN_SPLITS, half_of
+from model.train import TrainingError, train
+from model.training_data import Progress
 
 
 def whole_runs(

@@ -36,6 +36,12 @@ class LabelledPage:
         return bool(self.appeal_chars.sum())
 
 
+def origin(p: LabelledPage) -> str:
+    """Where a page comes from: written for Hush (hand-written or generated) or captured from the web."""
+    source = p.meta.get("source")
+    return source if isinstance(source, str) else "real"
+
+
 def block_label_chars(page: Page) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Appeal, other and content characters of each block, from the labels of its pieces."""
     n = len(page.blocks)

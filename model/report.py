@@ -10,7 +10,7 @@ from model.metrics import CharCounts, summary
 from model.predict import threshold_text
 from model.ranking import STAGES
 from model.sequence import RUN_LENGTH, RUN_PEAK
-from model.train import HAND_WRITTEN_WEIGHT, PAGE_APPEAL_CAP
+from model.thresholds import HAND_WRITTEN_WEIGHT, PAGE_APPEAL_CAP
 
 BARS = {"precision": 0.95, "recall": 0.90}
 GROUPS = [
@@ -57,7 +57,7 @@ def _apart_by_origin(
 
 def _halving_rows(scored: dict[str, CharCounts], page_info: dict[str, dict[str, str]]) -> dict[str, dict]:
     """Scores of pages scored once per halving of the sites, keyed "path#halving"
-    (model.train.unseen_sites, model.halves): all of them first, then by origin."""
+    (model.thresholds.unseen_sites, model.halves): all of them first, then by origin."""
     groups: dict[str, dict[str, CharCounts]] = {}
     for key, counts in scored.items():
         origin = page_info.get(key.rpartition("#")[0], {}).get("origin", "?")

@@ -47,7 +47,7 @@ from model.segment import Page
 # A run: sibling blocks each scoring at least the run threshold in reading order, a lone block below
 # it bridged between two that reach it, hidden whole when RUN_LENGTH of its blocks reach that threshold
 # and one reaches RUN_PEAK. Training keeps the rule on unless it scores lower and decides what is hidden on
-# two pages or more (model.train.RUN_THRESHOLD, MIN_RULE_PAGES). When one page could decide (a real
+# two pages or more (model.thresholds.RUN_THRESHOLD, MIN_RULE_PAGES). When one page could decide (a real
 # page's menu, 132 content characters), the model trained on the larger corpus turned the rule off and
 # lost the seed's flat appeal whole.
 # In five cross-validations (folds by site, and four by a hash of the site) it hid no content character
@@ -152,7 +152,7 @@ def runs(scores: np.ndarray, threshold: float, groups: np.ndarray) -> np.ndarray
 
 
 # A copy of a hidden block is hidden when its own block score reaches the copy threshold; training keeps
-# the rule on at model.train.COPY_THRESHOLD (0.5) unless it scores lower. Copies share their text, or are
+# the rule on at model.thresholds.COPY_THRESHOLD (0.5) unless it scores lower. Copies share their text, or are
 # lone links to one address (COPY_LINK_SHARE of their characters in the link). In five cross-validations
 # (folds by site, and four by a hash of the site) the chooser kept it on in all five, and real pages went
 # from precision/recall 0.928/0.666 to 0.929/0.681 (by site), and 0.902/0.616 to 0.904/0.638,

@@ -211,9 +211,9 @@ def run_train(args: argparse.Namespace) -> int:
 
 def _peer_report(rules: FilterList, path: Path, result: TrainResult) -> Peer:
     """The filter list's counts on the cross-validated and the held-out pages, for the report."""
+    from model.labelled import origin
     from model.peer import peer_counts
     from model.report import Peer
-    from model.train import origin
 
     origins = {name: info["origin"] for name, info in result.page_info.items()}
     origins.update({str(p.path): origin(p) for p in result.held_out})

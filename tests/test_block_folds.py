@@ -8,7 +8,8 @@ from threadpoolctl import threadpool_limits
 
 from model import block_folds
 from model.labelled import load_pages
-from model.train import block_samples, block_targets, build_dataset, fit_blocks, site_folds
+from model.train import fit_blocks, site_folds
+from model.training_data import block_samples, block_targets, build_dataset
 
 
 def test_a_fold_scores_its_left_out_pages_as_its_pipeline_would(tmp_path):

@@ -9,7 +9,8 @@ import numpy as np
 
 from model import halves
 from model.heldout import is_held_out
-from model.train import TrainingError, half_of
+from model.thresholds import half_of
+from model.train import TrainingError
 
 SITES = [f"site{n}.example" for n in range(16)]
 

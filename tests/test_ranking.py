@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from test_report import INFO, METADATA, PAGES, _report
 
-from model import train
+from model import cv_summary
 from model.ranking import average_precision
 from model.report import markdown
 
@@ -47,7 +47,7 @@ def test_stages_are_ranked_apart_by_origin():
         box=[A([0.0, 0.0]), A([0.8, 0.0])],
         sequence=[A([0.2, 0.3]), A([0.5, 0.5])],
     )
-    ranked = train.ranking_by_origin(SimpleNamespace(pages=pages), oof)
+    ranked = cv_summary.ranking_by_origin(SimpleNamespace(pages=pages), oof)
     assert list(ranked) == ["all pages", "real", "handwritten"]
     assert ranked["real"]["block"] == pytest.approx(1.0)
     assert ranked["handwritten"]["block"] == pytest.approx(0.5)

@@ -7,9 +7,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from model import train
+from model import thresholds
 from model.boxes import Span, spread
-from model.train import OutOfFold, choose_thresholds
+from model.thresholds import choose_thresholds
+from model.training_data import OutOfFold
 
 
 def choose(
@@ -98,7 +99,7 @@ def test_one_long_appeal_does_not_buy_content_hidden_on_many_pages(monkeypatch):
     q = [[0.8] * 60] + [[0.8, 0.95, 0.1]] * 25
     y = [[1] * 60] + [[0, 1, 0]] * 25
     assert choose(q, y)["sequence"] == 0.95
-    monkeypatch.setattr(train, "PAGE_APPEAL_CAP", 10**9)
+    monkeypatch.setattr(thresholds, "PAGE_APPEAL_CAP", 10**9)
     assert choose(q, y)["sequence"] == 0.8
 
 
@@ -170,12 +171,12 @@ def test_the_unseen_sites_check_scores_each_page_at_thresholds_chosen_without_it
         scored.append((i, threshold["block"]))
         return np.array([True, False])
 
-    monkeypatch.setattr(train, "choose_thresholds", choose)
+    monkeypatch.setattr(thresholds, "choose_thresholds", choose)
     oof = SimpleNamespace(hidden=hidden)
-    counts = train.unseen_sites(SimpleNamespace(pages=pages), oof, list(range(len(pages))))
+    counts = thresholds.unseen_sites(SimpleNamespace(pages=pages), oof, list(range(len(pages))))
     assert scored and all(sites[i] not in chosen_on[key] for i, key in scored)
-    assert sorted(i for i, _ in scored) == sorted(list(range(len(pages))) * train.UNSEEN_SPLITS)
-    assert len(counts) == len(pages) * train.UNSEEN_SPLITS
+    assert sorted(i for i, _ in scored) == sorted(list(range(len(pages))) * thresholds.UNSEEN_SPLITS)
+    assert len(counts) == len(pages) * thresholds.UNSEEN_SPLITS
     assert all(c.hidden_appeal == 10 and c.hidden_content == 0 for c in counts.values())
 
 
@@ -193,10 +194,10 @@ def test_thresholds_are_led_by_real_pages_and_hard_negatives():
         meta = {"label": label} if source is None else {"label": label, "source": source}
         return SimpleNamespace(meta=meta)
 
-    real = [page(None, "appeal") for _ in range(train.MIN_REAL_PAGES)]
+    real = [page(None, "appeal") for _ in range(thresholds.MIN_REAL_PAGES)]
     written = [page("hand-written", "hard_negative"), page("hand-written", "appeal")]
-    weights = train.threshold_weights(SimpleNamespace(pages=real + written))[1]
+    weights = thresholds.threshold_weights(SimpleNamespace(pages=real + written))[1]
     n = len(real)
     assert weights is not None
-    assert [weights[i] for i in (0, n, n + 1)] == [1.0, 1.0, train.HAND_WRITTEN_WEIGHT]
-    assert train.threshold_weights(SimpleNamespace(pages=real[1:] + written))[1] is None
+    assert [weights[i] for i in (0, n, n + 1)] == [1.0, 1.0, thresholds.HAND_WRITTEN_WEIGHT]
+    assert thresholds.threshold_weights(SimpleNamespace(pages=real[1:] + written))[1] is None
