@@ -136,9 +136,6 @@
     return id;
   }
 
-  // What the serialiser (lib/compact.js) knows of the ids.
-  const STAMPS = { idOf: (el) => elToId.get(el), stampOf };
-
   function docTitle() {
     return (document.title || "").replace(/\s+/g, " ").trim().slice(0, 300);
   }
@@ -154,7 +151,7 @@
   /** The whole document as a compact HTML string (sliced). Returns null if stopped meanwhile. */
   async function serialiseDocument(opts, gen) {
     const body = document.body;
-    const ser = serializer(body, Object.assign({ skipRoot: true, maxChars: MAX_PAYLOAD_CHARS }, opts), STAMPS);
+    const ser = serializer(body, Object.assign({ skipRoot: true, maxChars: MAX_PAYLOAD_CHARS }, opts), elToId, stampOf);
     const finished = await runSliced(ser.step, gen);
     if (!finished) return null;
     const lang = docLang();
@@ -518,7 +515,7 @@
         for (const root of batch) {
           if (!root.isConnected || elToId.has(root)) continue;
           const stampedBefore = perf.stamped;
-          const ser = serializer(root, { stamp: true, maxChars: MAX_FRAGMENT_CHARS }, STAMPS);
+          const ser = serializer(root, { stamp: true, maxChars: MAX_FRAGMENT_CHARS }, elToId, stampOf);
           const finished = await runSliced(ser.step, gen);
           if (!finished) return;
           // Nothing new (only moved elements), or hardly any text: nothing to ask about.

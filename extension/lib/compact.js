@@ -138,12 +138,11 @@
    *   skipRoot: write the root's children only (the document's <body> is written by the caller)
    *   maxChars: stop (tooBig) past this many characters
    *   maxElements: stop (tooBig) past walking this many elements
-   * `stamps`: {idOf(el) -> its id or undefined, stampOf(el) -> its id, given now if it has none}.
+   * `idMap`: element -> its id, as stamped so far; `stampOf(el)`: its id, given now if it has none.
    * Returns {step(deadline) -> done, out: string[], ids: Set, textChars, visibleChars (its text's
    * non-whitespace characters), elements, aborted, tooBig}.
    */
-  function serializer(root, opts, stamps) {
-    const { idOf, stampOf } = stamps;
+  function serializer(root, opts, idMap, stampOf) {
     const out = [];
     const ids = new Set();
     const labels = opts.labels || null;
@@ -207,7 +206,7 @@
 
     /** Write el's start tag; returns its end tag, or null when el is left out with its contents. */
     function enter(el, tag, parentSingle) {
-      let id = idOf(el);
+      let id = idMap.get(el);
       const label = labels !== null && labels.has(el);
       if (id === undefined && !label) {
         if (UNWRAP.has(tag)) return ""; // its text goes out, its tag does not
@@ -267,7 +266,7 @@
         if (out[i] === " ") space = true;
         else if (!pair) pair = out[i];
       }
-      const id = idOf(el);
+      const id = idMap.get(el);
       if (id !== undefined) ids.delete(id);
       out.length = start;
       const tag = el.localName;
@@ -312,7 +311,7 @@
             if (closer !== null && !VOID.has(tag) && cur.firstChild !== null) {
               const label = labels !== null && labels.has(cur);
               if (label) labelDepth += 1;
-              const id = idOf(cur);
+              const id = idMap.get(cur);
               stack.push(cur);
               closers.push(closer);
               starts.push(closer === "" ? -1 : out.length - 1);
