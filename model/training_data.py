@@ -20,6 +20,8 @@ Progress = Callable[[str, int, int], None]  # (step, done, total)
 
 @dataclass
 class Dataset:
+    """The pages trained on, each with its block rows and how much it weighs."""
+
     pages: list[LabelledPage]
     rows: list[np.ndarray]  # block rows per page
     weights: list[float]  # per page: each block's sample weight
@@ -29,6 +31,8 @@ class Dataset:
 
 @dataclass
 class BoxStage:
+    """Each page's candidate spans (model.boxes) and the box model's row of each."""
+
     spans: list[list[boxes.Span]]  # per page
     rows: list[np.ndarray]  # per page
 
