@@ -16,10 +16,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # What only training and its reports need; `hush serve` must start and answer without any of it.
 TRAINING_MODULES = {
     "model.block_folds",
+    "model.compare",
     "model.cv_summary",
     "model.halves",
     "model.heldout",
     "model.pipeline",
+    "model.ranking",
     "model.report",
     "model.thresholds",
     "model.train",
