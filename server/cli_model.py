@@ -1,4 +1,4 @@
-"""``hush train``, ``hush evaluate`` and ``hush classify``: the model's commands."""
+"""``hush train``, ``hush evaluate``, ``hush classify`` and ``hush corpus stats``: the model's commands."""
 
 from __future__ import annotations
 
