@@ -274,11 +274,11 @@ def run(quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
     reason = bs.chromium_available()
     if reason:
         return {"skipped": reason}
-    teb = tests_module("test_extension_browser")
+    pages_module = tests_module("extension_pages")
     from playwright.sync_api import sync_playwright
 
     files = {f"/real/{p.name}": p for p in real_files()[:: 4 if quick else 1]}
-    pages = {"/article.html": teb.article_page(), "/big.html": teb.BIG_PAGE}
+    pages = {"/article.html": pages_module.article_page(), "/big.html": pages_module.BIG_PAGE}
     fake = bs.FakeEndpoint()
     fake.answer = lambda request: (200, "application/json", b'{"hide": []}')
     repeats = 3 if quick else 7

@@ -27,7 +27,7 @@ TESTS = ROOT / "tests"
 
 
 def tests_module(name: str) -> ModuleType:
-    """A helper module of the test suite (browser_support, test_extension_browser), imported, not copied."""
+    """A helper module of the test suite (browser_support, extension_pages), imported, not copied."""
     if str(TESTS) not in sys.path:
         sys.path.insert(0, str(TESTS))
     return importlib.import_module(name)

@@ -204,6 +204,16 @@ def chromium_available() -> str:
     return ""
 
 
+def needs_chromium() -> Any:
+    """The mark for a module of browser tests: skipped without Chromium, an error without it in CI."""
+    import pytest
+
+    reason = chromium_available()
+    if reason and os.environ.get("CI"):
+        raise RuntimeError(f"browser tests cannot run in CI: {reason}")
+    return pytest.mark.skipif(bool(reason), reason=reason or "ok")
+
+
 class ExtensionBrowser:
     """Chromium with the unpacked extension, and handles on its service worker."""
 

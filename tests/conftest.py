@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import browser_support as bs
 import pytest
-from browser_support import wait_until_serving
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -105,7 +105,7 @@ def start_hush(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
         server = HushServer(port, process, log)
         try:
             try:
-                wait_until_serving(process, server.url, 30, server.output)
+                bs.wait_until_serving(process, server.url, 30, server.output)
             except RuntimeError as err:
                 pytest.fail(str(err))
             yield server
@@ -135,3 +135,63 @@ def reliability_counts(request: pytest.FixtureRequest) -> Iterator[Counter[str]]
             shown = ", ".join(f"{key}={value}" for key, value in sorted(counts.items()))
             with capture.global_and_fixture_disabled():
                 reporter.write_line(f"\nreliability counts: {shown}")
+
+
+# --- the extension in Chromium (test_extension_browser.py, test_extension_copy.py): per test module, one
+# `hush serve`, one fake endpoint, one server for tests/extension_pages.py and one browser ---
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    """The URL of a real `hush serve` with the shipped model."""
+    with bs.hush_serve() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[bs.FakeEndpoint]:
+    """An endpoint that records what it is sent and answers what the test tells it to."""
+    fake = bs.FakeEndpoint()
+    with bs.serve_in_thread(fake.handler()) as port:
+        fake.url = f"http://127.0.0.1:{port}"
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[int]:
+    """The port serving the test pages, a spread of the corpus, and the seed and real pages if present."""
+    from extension_pages import PAGES, corpus_spread, real_page_files, seed_files
+
+    with bs.page_server(PAGES, {**real_page_files(), **corpus_spread(), **seed_files()}) as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[bs.ExtensionBrowser]:
+    b = bs.ExtensionBrowser(playwright, tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+@pytest.fixture
+def hush(browser: bs.ExtensionBrowser, endpoint: str) -> bs.ExtensionBrowser:
+    """The extension pointed at the real `hush serve`, placeholder mode, no paused sites."""
+    browser.set_settings(endpoint=endpoint, token="", mode="placeholder", disabledSites=[])
+    return browser
+
+
+@pytest.fixture
+def page(browser: bs.ExtensionBrowser) -> Iterator[Any]:
+    page = browser.context.new_page()
+    yield page
+    page.close()

@@ -31,10 +31,7 @@ from small_corpus import (
 from model import load_model
 from model.labelled import load_page
 
-REASON = bs.chromium_available()
-if REASON and os.environ.get("CI"):
-    raise RuntimeError(f"browser tests cannot run in CI: {REASON}")
-pytestmark = pytest.mark.skipif(bool(REASON), reason=REASON or "ok")
+pytestmark = bs.needs_chromium()
 
 LABEL = b' data-hush-label="appeal"'
 

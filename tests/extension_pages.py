@@ -1,0 +1,335 @@
+"""The pages the extension's browser tests serve, and what a reader should see on them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import browser_support as bs
+
+SHARED = bs.ROOT.parent / "shared" / "realpages"
+SEED = bs.ROOT.parent / "shared" / "seed"
+
+ARTICLE_PARAGRAPHS = [
+    "The Harbour Street bridge reopened to traffic on Tuesday morning after eleven weeks of repairs to "
+    "its corroded steel bearings, the county roads department said.",
+    "Crews replaced four of the six bearings and resurfaced the deck, work that had been planned for "
+    "next spring until an inspection in June found cracks wider than expected.",
+    "Shop owners on the east bank said the closure had cut their trade by a third. \u201cPeople simply "
+    "stopped crossing,\u201d said Mara Ellison, who runs a bakery near the southern ramp.",
+    "The repairs cost 2.4 million, slightly below the estimate, and were paid from the county's "
+    "maintenance reserve rather than a new levy, according to the finance committee.",
+    "A weight limit of 18 tonnes remains in place until the remaining two bearings are replaced in the "
+    "autumn, when the bridge will close again for about ten nights.",
+    "Cyclists will get a separate lane on the northern side from next month, once the paint has cured "
+    "and the railings have been raised to the new standard height.",
+]
+
+APPEAL_BOX = """
+<aside class="support-box" id="support">
+  <h2>Support our newsroom</h2>
+  <p>Dear readers, we are reader-funded. If you value independent local reporting, please support us
+  with a monthly donation. Every contribution, however small, keeps our journalists on the beat.</p>
+  <div class="amounts">
+    <button type="button">$5</button> <button type="button">$10</button> <button type="button">$25</button>
+  </div>
+  <p><a class="donate-button" href="/donate?utm_source=box&amp;amount=10">Donate now</a></p>
+</aside>
+"""
+
+LATE_APPEAL = """
+<section class="late-appeal" id="late-appeal">
+  <h2>Support our newsroom</h2>
+  <p>Dear readers, we are reader-funded and rely on your monthly donations. Please donate today to keep
+  independent local journalism alive. Choose an amount and become a supporter.</p>
+  <p><button type="button">$5</button> <button type="button">$10</button> <button type="button">$25</button>
+  <a href="/donate">Donate now</a></p>
+</section>
+"""
+
+
+def article_page(
+    title: str = "Harbour Street bridge reopens after repairs",
+    extra_head: str = "",
+    appeal: str = APPEAL_BOX,
+    tail: str = "",
+) -> str:
+    paragraphs = "\n".join(
+        f'<p class="para" id="p{i}">{text}</p>' for i, text in enumerate(ARTICLE_PARAGRAPHS)
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<style>
+  body {{ font: 17px/1.5 Georgia, serif; margin: 0; color: #222; }}
+  header, footer {{ background: #23395d; color: #fff; padding: 12px 24px; }}
+  header a, footer a {{ color: #fff; margin-right: 16px; }}
+  .layout {{ display: flex; gap: 32px; max-width: 1000px; margin: 24px auto; padding: 0 24px; }}
+  article {{ flex: 3; }}
+  .rail {{ flex: 1; font-size: 15px; }}
+  .support-box, .late-appeal {{ background: #fff3c4; border: 3px solid #e0a800; padding: 16px;
+    margin: 24px 0; }}
+  .support-box button, .late-appeal button {{ font-size: 18px; padding: 6px 14px; }}
+  .donate-button {{ display: inline-block; background: #c0392b; color: #fff; padding: 8px 18px; }}
+  /* A page trying to undo Hush: user-origin !important still wins. */
+  [data-hush-hidden] {{ display: block !important; }}
+  hush-placeholder {{ display: none !important; }}
+</style>
+{extra_head}
+</head>
+<body>
+<header><a href="/">Riverside Gazette</a><a href="/news">News</a><a href="/sport">Sport</a>
+<a href="/weather">Weather</a></header>
+<div class="layout">
+<article id="story">
+<h1>{title}</h1>
+<p class="byline">By Tomas Reyes, transport reporter</p>
+{paragraphs}
+{appeal}
+</article>
+<div class="rail"><h3>Most read</h3>
+<ul><li><a href="/news/ferry-timetable">Ferry timetable changes for winter</a></li>
+<li><a href="/news/school-roof">School roof to be replaced over summer</a></li></ul></div>
+</div>
+<footer><a href="/about">About us</a><a href="/contact">Contact</a></footer>
+{tail}
+</body>
+</html>"""
+
+
+LATE_PAGE = article_page(
+    title="Council approves new cycle lanes on Quay Road",
+    appeal="",
+    # The page's own script adds an appeal box 2 s after load, as a fundraising widget would. With
+    # ?manual the test starts the same function itself (never before 2 s), so a slow machine cannot
+    # make the box part of the first page sent.
+    tail="<script>window.injectAppeal = function () {"
+    "  var holder = document.createElement('div');"
+    f"  holder.innerHTML = {json.dumps(LATE_APPEAL)};"
+    "  document.getElementById('story').appendChild(holder.firstElementChild);"
+    "  window.injectedAt = performance.now();"
+    "};"
+    "if (!/manual/.test(location.search)) setTimeout(window.injectAppeal, 2000);</script>",
+)
+
+
+def big_page(target_bytes: int = 1_050_000) -> str:
+    """A ~1 MB front page made like today's: long class lists, data attributes, inline styles, SVG icons,
+    tracking links, analytics snippets, the teasers again as hydration JSON (as server-rendered
+    frameworks ship them), and an appeal at the end."""
+    icon = (
+        '<svg class="icon icon-share" viewBox="0 0 24 24" aria-hidden="true">'
+        '<path d="M18 16.08c-.76 0-1.44.3-1.96.77'
+        "L8.91 12.7c.05-.23.09-.46.09-.7s-.04-.47-.09-.7l7.05-4.11c.54.5 1.25.81 2.04.81 1.66 0 3-1.34 3-3s"
+        "-1.34-3-3-3-3 1.34-3 3c0 .24.04.47.09.7L8.04 9.81C7.5 9.31 6.79 9 6 9c-1.66 0-3 1.34-3 3s1.34 3 3 3"
+        "c.79 0 1.5-.31 2.04-.81l7.12 4.16c-.05.21-.08.43-.08.65 0 1.61 1.31 2.92 2.92 2.92"
+        "s2.92-1.31 2.92-2.92"
+        '-1.31-2.92-2.92-2.92z"/></svg>'
+    )
+    parts = []
+    teasers = []
+    i = 0
+    size = 0
+    while size < target_bytes:
+        text = ARTICLE_PARAGRAPHS[i % len(ARTICLE_PARAGRAPHS)]
+        block = (
+            '<div class="teaser teaser--medium teaser--with-image grid__item grid__item--span-4 '
+            f'js-track-teaser u-margin-bottom-m" data-component="Teaser" data-track-id="teaser-{i}" '
+            f'data-analytics=\'{{"pos":{i},"list":"latest","variant":"b"}}\' '
+            f'style="--teaser-accent:#23395d;order:{i}">'
+            f'<a class="teaser__link js-link" href="/news/story-{i}?utm_source=homepage&amp;utm_medium=teaser'
+            f'&amp;utm_campaign=latest&amp;ref=grid" data-link-name="teaser-{i}">'
+            f'<picture class="teaser__picture">'
+            + "".join(
+                f'<source type="image/{fmt}" media="(min-width: {w}px)" srcset="/img/{i}-{w}.{fmt} 1x, '
+                f'/img/{i}-{w}@2x.{fmt} 2x">'
+                for fmt in ("avif", "webp")
+                for w in (1200, 800, 400)
+            )
+            + f'<img class="teaser__image lazyload" src="data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///'
+            f'yH5BAEAAAAALAAAAAABAAEAAAIBRAA7" data-src="/img/{i}.jpg" alt="" width="320" height="180">'
+            "</picture>"
+            f'<h3 class="teaser__headline headline headline--s">Story number {i}</h3></a>'
+            f'<p class="teaser__standfirst">{text}</p>'
+            f'<span class="teaser__meta"><time datetime="2024-05-0{i % 9 + 1}">May {i % 9 + 1}</time></span>'
+            f'<button class="share-button js-share" type="button" aria-label="Share story {i}">'
+            f"{icon}</button>"
+            f"<!-- teaser {i} end --></div>\n"
+        )
+        if i % 40 == 0:
+            block += (
+                '<script type="application/ld+json">{"@context":"https://schema.org","@type":"NewsArticle",'
+                f'"headline":"Story {i}","datePublished":"2024-05-01T10:00:00Z","image":["/img/{i}.jpg"],'
+                '"author":[{"@type":"Person","name":"Staff"}]}' + "</script>\n"
+            )
+            block += (
+                "<script>window.dataLayer=window.dataLayer||[];dataLayer.push({event:'teaser_block',"
+                f"block:{i},ts:Date.now()}});" + "</script>\n"
+            )
+        parts.append(block)
+        teasers.append(
+            {
+                "id": f"story-{i}",
+                "headline": f"Story number {i}",
+                "standfirst": text,
+                "url": f"/news/story-{i}",
+                "image": {"src": f"/img/{i}.jpg", "width": 320, "height": 180},
+                "tracking": {"list": "latest", "position": i, "variant": "b"},
+            }
+        )
+        size += len(block) + len(json.dumps(teasers[-1]))
+        i += 1
+    hydration = json.dumps({"props": {"pageProps": {"teasers": teasers}}, "page": "/", "buildId": "b1"})
+    body = "".join(parts) + f'<script id="__NEXT_DATA__" type="application/json">{hydration}</script>'
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Front page</title>'
+        "<style>.teaser{display:inline-block;width:30%;vertical-align:top;margin:1%}"
+        ".teaser__image{width:100%;height:auto;background:#ddd}.icon{width:16px;height:16px}</style>"
+        f'</head><body><main class="grid">{body}</main>{APPEAL_BOX}</body></html>'
+    )
+
+
+BIG_PAGE = big_page()
+LAYOUT_PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Layout</title>
+<style>
+  body { font: 16px/1.4 sans-serif; margin: 20px; }
+  #nav { display: flex; gap: 12px; list-style: none; padding: 0; }
+  #scores td { border: 1px solid #999; padding: 4px 8px; }
+  #cards { display: grid; grid-template-columns: repeat(3, 200px); gap: 10px; }
+  #cards > div { border: 1px solid #ccc; padding: 8px; min-height: 80px; }
+</style></head><body>
+<ul id="nav"><li><a href="/">Home</a></li><li class="donate-item"><a href="/donate">Donate</a></li>
+<li id="last-item"><a href="/contact">Contact</a></li></ul>
+<table id="scores"><tr><td>Harbour Rovers</td><td>3</td></tr>
+<tr class="appeal-row"><td colspan="2">Enjoying the scores? Please donate to keep them free.</td></tr>
+<tr id="last-row"><td>Quay United</td><td>1</td></tr></table>
+<div id="cards"><div>Tide tables for the week</div><div class="appeal-card">Support us: donate monthly</div>
+<div id="last-card">Ferry times</div></div>
+<p>The results above are updated every evening by our sports desk.</p>
+</body></html>"""
+
+TOO_BIG_PAGE = (
+    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Huge</title></head><body><div>'
+    + "<b>x</b>" * 100_001
+    + APPEAL_BOX
+    + "</div></body></html>"
+)
+
+# Markup the extension's compact copy rewrites: a link row in <font>, a table without <tbody>, icons
+# that are an empty <span> around an <svg>, long links with queries, generated class names, a body class.
+MARKUP_PAGE = """<!DOCTYPE html><html class="no-js" lang="en"><head><meta charset="utf-8">
+<title>Markup</title></head><body class="single single-post postid-4411 page-template-default">
+<table class="layout-2col"><tr><td class="navbar"><font size="2"><a href="/index.php">Home</a> |
+<a href="https://www.example.org/news/local/">News</a> | <a href="/support/?utm_source=nav&amp;x=1">Support
+us</a></font></td></tr>
+<tr><td><p><strong>Mara Ellison</strong> <span class="date">12.03.2024</span></p>
+<p>The ferry timetable changes on Monday, when the winter service starts and the last crossing moves
+to half past eight.</p></td></tr></table>
+<div class="css-1x2y3z sc-AxjAm share-tools__kQzPa"><a class="share-link" href="https://social.example/share?u=1">
+<span class="icon icon-share"><svg viewBox="0 0 8 8"><path d="M0 0h8v8z"></path></svg></span> Share</a></div>
+<aside class="support-box member-drive" role="complementary"><h2>Keep the <em>Gazette</em> going</h2>
+<p>We rely on readers like you. <b>Become a member</b> for <i>5 a month</i>.</p>
+<a class="btn btn-primary" role="presentation"
+href="https://members.example.org/campaigns/2024/winter-drive/join/monthly-membership-options?ref=box">Join
+now</a></aside>
+<div class="gallery"><figure class="photo"><img src="/harbour.jpg" alt="The harbour"></figure></div>
+<div class="notes">Ferry notes <div class="ad-slot" id="slot-2"><img src="/ad.gif"></div> go on here.
+<span class="icon icon-anchor"><img src="/anchor.png"></span> Berth 4.</div>
+<div id="footer" class="site-footer"><p>Printed by the harbour press.
+<a href="javascript:void(0)">Top</a></p></div>
+</body></html>"""
+
+
+# An appeal of plain paragraphs standing among the article's (ids a1-a3), and one more appeal paragraph
+# after a paragraph of the article (a4).
+FLAT_PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Flat</title></head>
+<body><div id="story"><p>The ferry will run twice a day from May.</p>
+<p class="ask" id="a1">Dear readers, this paper is written by four people.</p>
+<!-- a comment between two blocks does not part them -->
+<p class="ask" id="a2">We need 300 more of you to give monthly.</p>
+<p class="ask" id="a3">Remind me later.</p>
+<p>The harbour master expects more visitors than last year.</p>
+<p class="ask" id="a4">Give today.</p></div></body></html>"""
+
+
+PAGES = {
+    "/article.html": article_page(),
+    "/flat.html": FLAT_PAGE,
+    "/layout.html": LAYOUT_PAGE,
+    "/too-big.html": TOO_BIG_PAGE,
+    "/late.html": LATE_PAGE,
+    "/big.html": BIG_PAGE,
+    "/markup.html": MARKUP_PAGE,
+    "/hostile.html": article_page(
+        title="Library extends opening hours",
+        appeal=APPEAL_BOX.replace(
+            '<aside class="support-box"', '<aside data-hush-id="zz" class="support-box"'
+        ),
+    ),
+}
+
+
+def corpus_spread() -> dict[str, Path]:
+    """A fixed spread of the hand-written corpus: every tenth page, all markup styles among them."""
+    files = sorted((bs.ROOT / "corpus" / "pages").glob("*/*.html"))
+    return {f"/corpus/{p.parent.name}/{p.name}": p for p in files[::10]}
+
+
+def seed_files() -> dict[str, Path]:
+    return {f"/seed/{p.name}": p for p in sorted(SEED.glob("*.html"))} if SEED.is_dir() else {}
+
+
+def real_page_files() -> dict[str, Path]:
+    if not SHARED.is_dir():
+        return {}
+    files = sorted(p for p in SHARED.glob("*.html") if p.stat().st_size >= 100_000)
+    # A fixed spread of real pages: every fourth one of 100 KB or more.
+    return {f"/real/{p.name}": p for p in files[::4]}
+
+
+# ------------------------------------------------------------------------------- what the reader sees
+def assert_article_visible(page):
+    for i in range(len(ARTICLE_PARAGRAPHS)):
+        para = page.locator(f"#p{i}")
+        assert para.is_visible(), f"article paragraph #{i} was hidden"
+        box = para.bounding_box()
+        assert box and box["height"] > 10 and box["width"] > 100, (
+            f"article paragraph #{i} lost its layout: {box}"
+        )
+
+
+def assert_untouched(page):
+    touched = page.evaluate(
+        """() => ({
+            stamped: document.querySelectorAll('[data-hush-id]:not([data-hush-id="zz"])').length,
+            hidden: document.querySelectorAll('[data-hush-hidden]').length,
+            placeholders: document.querySelectorAll('hush-placeholder, [data-hush-placeholder-wrap]').length,
+        })"""
+    )
+    assert touched == {"stamped": 0, "hidden": 0, "placeholders": 0}, touched
+
+
+def open_article(hush, page, site, path="/article.html", host="127.0.0.1"):
+    page.goto(f"http://{host}:{site}{path}")
+    return hush.wait_settled(page)
+
+
+# Which wrapper the model names (the box, or the paragraphs in it) is the model's business; these check
+# what the reader sees: the appeal's words are gone, or back.
+def wait_appeal_collapsed(page, root="#support", timeout=5000):
+    page.wait_for_function(
+        f"""() => {{
+            const paras = document.querySelectorAll({json.dumps(root + " p")});
+            return paras.length > 0 && Array.from(paras).every((p) => !p.checkVisibility());
+        }}""",
+        timeout=timeout,
+    )
+
+
+def appeal_text_visible(page, root="#support"):
+    return page.evaluate(
+        f"""() => Array.from(document.querySelectorAll({json.dumps(root + " p")}))
+                     .every((p) => p.checkVisibility())"""
+    )
