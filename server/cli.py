@@ -6,11 +6,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from server import cli_extension, cli_label, cli_model, cli_serve
+from server import cli_extension, cli_label, cli_model, cli_serve, cli_train
 from server.errors import CliError
 
 # Each module adds its subcommands with ``register(subparsers)``; handlers raise CliError.
-COMMAND_MODULES = [cli_model, cli_serve, cli_label, cli_extension]
+COMMAND_MODULES = [cli_train, cli_model, cli_serve, cli_label, cli_extension]
 
 
 def build_parser() -> argparse.ArgumentParser:

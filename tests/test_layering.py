@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import model.train
-import server.cli_model
+import server.cli_train
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,4 +74,4 @@ def test_serving_never_imports_training_code():
 
 def test_the_cli_default_weight_is_training_default():
     # The CLI repeats the constant so that loading it never loads training; the two must agree.
-    assert server.cli_model.OWN_WEIGHT == model.train.OWN_WEIGHT
+    assert server.cli_train.OWN_WEIGHT == model.train.OWN_WEIGHT

@@ -1,0 +1,238 @@
+"""``hush train``: a model from folders of labelled pages, compared with the one it would replace."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from model import ModelError, load_model
+from model.errors import PageError
+from model.predict import HushModel, threshold_text
+from server.cli_model import PEER_HELP, read_rules, rules_text
+from server.errors import CliError
+
+if TYPE_CHECKING:
+    from model.filterlist import FilterList
+    from model.report import Peer
+    from model.train import TrainResult
+
+DEFAULT_OUT = Path("hush-model.skops")
+# model.train.OWN_WEIGHT, repeated: this module loads with every command, and serving never imports training.
+OWN_WEIGHT = 10.0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    train = sub.add_parser(
+        "train",
+        help="train a model from folders of labelled pages",
+        description="Train a model from folders of labelled pages (one site in ten is held out), plus "
+        "your own labelled pages (--with). Before replacing a model, compare the two on the held-out "
+        "pages and on your pages, and refuse when held-out precision drops by more than 0.01.",
+    )
+    train.add_argument("folders", nargs="+", type=Path, metavar="CORPUS_DIR")
+    train.add_argument(
+        "--with",
+        dest="own",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="your own labelled pages (hush label saves them); may be given more than once",
+    )
+    train.add_argument(
+        "--weight",
+        type=float,
+        default=OWN_WEIGHT,
+        help=f"how many corpus pages one of your pages counts as ({OWN_WEIGHT:g})",
+    )
+    train.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help=f"where to write the model ({DEFAULT_OUT})"
+    )
+    train.add_argument(
+        "--force", action="store_true", help="replace the model even if the new one does worse"
+    )
+    train.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes fitting models at once (the number of CPUs); the model is the same for any number",
+    )
+    train.add_argument("--strict", action="store_true", help="fail on a page that cannot be read")
+    train.add_argument("--report", type=Path, help="write the cross-validation report as Markdown here")
+    train.add_argument("--peer", type=Path, metavar="RULES", help=PEER_HELP + " in the report")
+    train.add_argument(
+        "--halvings",
+        type=int,
+        default=0,
+        metavar="N",
+        help="for the report, halve the sites N times and train on each half, the model written scoring "
+        "the other half (two trainings a halving; 0, the default, skips it)",
+    )
+    train.set_defaults(handler=run_train)
+
+
+def _check_folders(folders: list[Path]) -> None:
+    from model.labelled import has_labels, page_files
+
+    for folder in folders:
+        if not folder.exists():
+            raise CliError(f"{folder}: no such file or folder")
+        files = page_files([folder])
+        if not files:
+            raise CliError(f"{folder}: no HTML pages in it")
+        if not any(has_labels(path) for _, path in files):
+            raise CliError(f"{folder}: no labelled pages (no element carries data-hush-label)")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from model.train import TrainingError, relative_folders, train
+    from server.progress import ProgressBar
+    from server.train_summary import comparison_lines, cv_lines
+
+    if not args.weight > 0:
+        raise CliError("--weight must be a positive number")
+    if args.jobs < 1:
+        raise CliError("--jobs must be 1 or more")
+    _check_folders([*args.folders, *args.own])
+    if args.peer is not None and not args.report:
+        raise CliError("--peer goes with --report: the filter list is scored in the report")
+    if args.halvings < 0:
+        raise CliError("--halvings must be 0 or more")
+    if args.halvings and not args.report:
+        raise CliError("--halvings goes with --report: the other halves are scored in the report")
+    rules = read_rules(args.peer)
+    bar = ProgressBar()
+    pages, own = _load(args.folders, args.strict, bar), _load(args.own, args.strict, bar)
+    current = _current_model(args)
+    try:
+        result = train(
+            pages,
+            relative_folders(args.folders),
+            bar,
+            own=own,
+            own_folders=relative_folders(args.own),
+            own_weight=args.weight,
+            workers=args.jobs,
+            check_thresholds=bool(args.report),
+        )
+    except TrainingError as err:
+        raise CliError(str(err)) from None
+    finally:
+        bar.finish()
+    model, meta = result.model, result.model.metadata
+    print(
+        f"trained {model.version} on {meta['pages']} pages ({len(own)} of yours) in "
+        f"{meta['training_seconds']:.0f} s; {len(result.held_out)} held-out pages never trained on"
+    )
+    print("\n".join(cv_lines(result.report)))
+    out = args.out
+    if current is not None:
+        from model.compare import MAX_PRECISION_DROP, compare
+
+        comparison = compare(current, model, result.held_out, own)
+        print("\n".join(comparison_lines(comparison, str(current.path))))
+        if not comparison.acceptable and not args.force:
+            aside = out.with_name(f"{out.stem}.candidate{out.suffix or '.skops'}")
+            _save(model, aside)
+            print(
+                f"not replaced: held-out precision would drop by {comparison.precision_drop:.3f} (more "
+                f"than {MAX_PRECISION_DROP}). {out} is unchanged; the new model is in {aside} "
+                "(--force replaces anyway)."
+            )
+            return 1
+    _save(model, out)
+    if args.report and result.report:
+        from model.report import markdown
+
+        command = " ".join(["hush train", *meta["folders"], "--out", str(out), "--report", str(args.report)])
+        peer = None
+        if rules is not None:
+            command += f" --peer {args.peer}"
+            peer = _peer_report(rules, args.peer, result)
+        halves = {}
+        if args.halvings:
+            from model.halves import whole_runs
+
+            command += f" --halvings {args.halvings}"
+            halves = whole_runs(pages, meta["folders"], args.halvings, workers=args.jobs, progress=bar)
+            bar.finish()
+        text = markdown(
+            result.report,
+            result.per_page,
+            meta,
+            command,
+            result.page_info,
+            peer,
+            unseen=result.unseen,
+            ranked=result.ranking,
+            halves=halves,
+        )
+        args.report.write_text(text, encoding="utf-8")
+    print(
+        f"wrote {out} ({model.version}, thresholds: {threshold_text(model.threshold)}); "
+        f"serve it with: hush serve --model {out}"
+    )
+    return 0
+
+
+def _peer_report(rules: FilterList, path: Path, result: TrainResult) -> Peer:
+    """The filter list's counts on the cross-validated and the held-out pages, for the report."""
+    from model.labelled import origin
+    from model.peer import peer_counts
+    from model.report import Peer
+
+    origins = {name: info["origin"] for name, info in result.page_info.items()}
+    origins.update({str(p.path): origin(p) for p in result.held_out})
+    held = [str(p.path) for p in result.held_out]
+    cross_validated = peer_counts(rules, list(result.per_page))
+    return Peer(rules_text(path, rules), cross_validated, peer_counts(rules, held), origins)
+
+
+def _load(folders: list[Path], strict: bool, bar: Callable[[str, int, int], None]) -> list:
+    from model.labelled import load_pages
+
+    if not folders:
+        return []
+    try:
+        pages, problems = load_pages(
+            folders, strict=strict, progress=lambda i, n, name: bar("reading pages", i, n)
+        )
+    except PageError as err:
+        raise CliError(f"{err} (--strict)") from None
+    finally:
+        bar.finish()
+    for problem in problems:
+        print(f"hush train: skipped {problem}", file=sys.stderr)
+    return pages
+
+
+def _current_model(args: argparse.Namespace) -> HushModel | None:
+    """The model a new one would replace: the file at --out, else (when training with your pages) the
+    shipped model; None when there is nothing to compare with or --force skips the comparison."""
+    if args.out.exists():
+        path: Path | None = args.out
+    elif args.own:
+        path = None
+    else:
+        return None
+    try:
+        return load_model(path)
+    except ModelError as err:
+        if args.force:
+            return None
+        raise CliError(
+            f"cannot compare with the current model: {err}; --force replaces it without comparing"
+        ) from None
+
+
+def _save(model: HushModel, path: Path) -> None:
+    from model.persist import save
+
+    try:
+        save(model, path)
+    except OSError as err:
+        raise CliError(f"cannot write {path}: {err.strerror or err}") from None
