@@ -210,7 +210,11 @@ CALL_TO_ACTION = (
     "задонатить",
 )
 
-# Words that carry the ask inside sentences; counted, never decisive on their own.
+# Words that carry the ask inside sentences; counted, never decisive on their own. Whole words only:
+# counting inflected forms too, by 23 stems ("darowizn", "unterstütz", "поддерж", "souten", "apoy"...),
+# lowered nine halvings' real pages from 0.906/0.518 to 0.888/0.461 (sequence average precision 0.792 to
+# 0.777): on the real pages the stems found 30 more appeal blocks and 47 more content blocks (news
+# saying who "unterstützt" what, "sostenible", "donated").
 APPEAL_WORDS = frozenset(
     [
         "donate",
