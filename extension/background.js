@@ -422,11 +422,14 @@ async function onMenuClicked(info, tab) {
   }
 }
 
-api.contextMenus.onClicked.addListener((info, tab) => {
-  onMenuClicked(info, tab);
-});
-api.runtime.onInstalled.addListener(createMenus);
-if (api.runtime.onStartup) api.runtime.onStartup.addListener(createMenus);
+// Firefox for Android has no context menus: there Hush runs without the correction menu.
+if (api.contextMenus) {
+  api.contextMenus.onClicked.addListener((info, tab) => {
+    onMenuClicked(info, tab);
+  });
+  api.runtime.onInstalled.addListener(createMenus);
+  if (api.runtime.onStartup) api.runtime.onStartup.addListener(createMenus);
+}
 
 // For tests and debugging from the service worker console only; pages cannot reach this.
 globalThis.hushDebug = Object.freeze({ onMenuClicked, route, checkHealth, classify, health, HIDING_CSS });

@@ -11,6 +11,13 @@ if ! command -v chromium >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
+# Mozilla's add-ons linter checks the Firefox zip (tests/test_extension_pack.py) where Node's npm is here.
+LINTER=.tools/addons-linter
+if command -v npm >/dev/null 2>&1 && [ ! -x "$LINTER/node_modules/.bin/addons-linter" ]; then
+    echo "test.sh: installing addons-linter from npm" >&2
+    npm install --silent --no-audit --no-fund --prefix "$LINTER" addons-linter@10.14.0 >/dev/null
+fi
+
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 python3 -m ruff check .
 python3 -m pytest "$@"

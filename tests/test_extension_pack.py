@@ -1,5 +1,5 @@
 """`hush extension pack`, and static checks of the extension's sources (manifest, safety rules, the
-shared checks in lib/common.js run under Node when it is installed)."""
+shared checks in lib/common.js run under Node when it is installed, Mozilla's linter on the Firefox zip)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ VERSION = MANIFEST["version"]
 JS_FILES = sorted(EXT.rglob("*.js"))
 HTML_FILES = sorted(EXT.rglob("*.html"))
 NODE = shutil.which("node")
+LINTER = ROOT / ".tools" / "addons-linter" / "node_modules" / ".bin" / "addons-linter"  # scripts/test.sh
 
 
 def run_pack(*argv: str) -> int:
@@ -73,6 +74,24 @@ def test_firefox_zip_has_background_scripts_and_gecko_settings(packed):
     assert gecko["id"]
     assert int(gecko["strict_min_version"].split(".")[0]) >= 128
     assert "websiteContent" in gecko["data_collection_permissions"]["required"]
+
+
+@pytest.mark.skipif(
+    not LINTER.exists(), reason="addons-linter is not installed (scripts/test.sh installs it where npm is)"
+)
+def test_firefox_zip_passes_mozillas_linter(packed):
+    """Mozilla's add-ons linter, which addons.mozilla.org runs on every upload, finds nothing in the
+    Firefox zip: no error, no warning, no notice."""
+    zip_path = packed / f"hush-firefox-{VERSION}.zip"
+    done = subprocess.run(
+        [str(LINTER), "--output", "json", str(zip_path)], capture_output=True, text=True, timeout=180
+    )
+    assert done.stdout.strip(), done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    found = [
+        f"{m['code']}: {m['description']}" for kind in ("errors", "warnings", "notices") for m in report[kind]
+    ]
+    assert not found, found
 
 
 @pytest.mark.parametrize("browser", ["chromium", "firefox"])

@@ -38,6 +38,7 @@ globalThis.fetch = async (url) => {
   calls.push("fetch " + new URL(url).pathname);
   return new Response(answer.body, { status: answer.status, headers: { "content-type": answer.type } });
 };
+for (const name of WITHOUT) delete globalThis.chrome[name];
 require(COMMON);
 require(BACKGROUND);
 
@@ -64,11 +65,13 @@ CONTENT = {"id": "hushid", "tab": {"id": 3}, "frameId": 0, "url": "https://news.
 CLASSIFY = {"type": "classify", "html": "<p data-hush-id='1'>Donate</p>", "url": "https://news.example/a"}
 
 
-def run_worker(cases: list[dict]) -> list[dict]:
+def run_worker(cases: list[dict], without: tuple[str, ...] = ()) -> list[dict]:
+    """The replies and calls of the service worker to each case; ``without``: chrome APIs it lacks."""
     script = (
         HARNESS.replace("COMMON", json.dumps(str(EXT / "lib" / "common.js")))
         .replace("BACKGROUND", json.dumps(str(EXT / "background.js")))
         .replace("CASES", json.dumps(cases))
+        .replace("WITHOUT", json.dumps(list(without)))
     )
     done = subprocess.run([NODE], input=script, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -128,3 +131,12 @@ def test_hostile_answers_are_refused_before_any_page_sees_them(reliability_count
         assert reply["ok"] is False and "hide" not in reply, reply
         # Only the request itself: no script injected, no message to a tab, nothing stored.
         assert set(result["calls"]) <= {"fetch /v1/classify", "badge"}, result["calls"]
+
+
+def test_without_context_menus_the_worker_still_classifies():
+    """Firefox for Android has no context menus: the worker loads without them and answers as before."""
+    (result,) = run_worker(
+        [{"message": CLASSIFY, "sender": CONTENT, "answer": answer({"hide": ["1"]})}],
+        without=("contextMenus",),
+    )
+    assert result["reply"] == {"ok": True, "hide": ["1"]}
