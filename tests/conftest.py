@@ -1,4 +1,5 @@
-"""Shared fixtures. Server: one shipped model per session, a fresh app and test client per test."""
+"""Shared fixtures: the Flask app and test client (one shipped model per session, a fresh app per test);
+real `hush serve` processes for the reliability tests; the extension in Chromium for the browser tests."""
 
 from __future__ import annotations
 
