@@ -72,7 +72,10 @@ def test_firefox_zip_has_background_scripts_and_gecko_settings(packed):
     assert manifest["background"] == {"scripts": ["lib/common.js", "background.js"]}
     gecko = manifest["browser_specific_settings"]["gecko"]
     assert gecko["id"]
-    assert int(gecko["strict_min_version"].split(".")[0]) >= 128
+    # data_collection_permissions is read from Firefox 140 (for Android, 142) on.
+    assert int(gecko["strict_min_version"].split(".")[0]) >= 140
+    android = manifest["browser_specific_settings"]["gecko_android"]
+    assert int(android["strict_min_version"].split(".")[0]) >= 142
     assert "websiteContent" in gecko["data_collection_permissions"]["required"]
 
 
