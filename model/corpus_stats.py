@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from model.labelled import LabelledPage
+from model.labelled import LabelledPage, origin
 
 GROUPS = ("label", "kind", "lang", "style", "origin")
 
 
 def _key(p: LabelledPage, group: str) -> str:
     if group == "origin":
-        source = p.meta.get("source")
-        return source if isinstance(source, str) else "real"
+        return origin(p)
     return str(p.meta.get(group) or "?")
 
 
