@@ -49,6 +49,13 @@ def _model(path: Path | None):
         raise CliError(str(err)) from None
 
 
+def require_existing(paths: list[Path]) -> None:
+    """A clear error for the first path that does not exist."""
+    for path in paths:
+        if not path.exists():
+            raise CliError(f"{path}: no such file or folder")
+
+
 def read_rules(path: Path | None) -> FilterList | None:
     """The filter list given with --peer (None without it); a clear error when it cannot be used."""
     if path is None:
@@ -73,9 +80,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from model.evaluate import evaluate
     from model.labelled import load_pages
 
-    for path in args.pages:
-        if not path.exists():
-            raise CliError(f"{path}: no such file or folder")
+    require_existing(args.pages)
     model = _model(args.model)
     rules = read_rules(args.peer)
     try:
@@ -169,9 +174,7 @@ def run_corpus_stats(args: argparse.Namespace) -> int:
     from model.corpus_stats import stats, table
     from model.labelled import load_pages
 
-    for folder in args.folders:
-        if not folder.exists():
-            raise CliError(f"{folder}: no such file or folder")
+    require_existing(args.folders)
     pages, problems = load_pages(args.folders)
     for problem in problems:
         print(f"hush corpus stats: skipped {problem}", file=sys.stderr)

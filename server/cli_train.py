@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from model import ModelError, load_model
 from model.errors import PageError
 from model.predict import HushModel, threshold_text
-from server.cli_model import PEER_HELP, read_rules, rules_text
+from server.cli_model import PEER_HELP, read_rules, require_existing, rules_text
 from server.errors import CliError
 
 if TYPE_CHECKING:
@@ -79,8 +79,7 @@ def _check_folders(folders: list[Path]) -> None:
     from model.labelled import has_labels, page_files
 
     for folder in folders:
-        if not folder.exists():
-            raise CliError(f"{folder}: no such file or folder")
+        require_existing([folder])
         files = page_files([folder])
         if not files:
             raise CliError(f"{folder}: no HTML pages in it")
