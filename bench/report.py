@@ -281,10 +281,11 @@ METHOD = [
     "there (read at run time only). Each page is parsed, its `data-hush-label` attributes dropped and every "
     "body element stamped with `data-hush-id` (`model.labelled.stamp_all`, as the extension stamps), then "
     "serialised: that one string is given to all three contenders.",
-    "In-process: per page, classify, `lxml.html.fromstring` and `trafilatura.extract` (default options) run "
-    "interleaved, each timed with `perf_counter` as the median of the repeats; the ratios are taken page by "
-    "page, then summarised (median, p95 nearest-rank). `other` is classify's wall time outside its four "
-    "timed stages (deciding which ids to hide, building the answer).",
+    "In-process: per page, classify, `lxml.html.fromstring`, the walk (`bench.inproc.walk`) and "
+    "`trafilatura.extract` (default options) run interleaved, each timed with `perf_counter` as the median "
+    "of the repeats; the ratios are taken page by page, then summarised (median, p95 nearest-rank). "
+    "`other` is classify's wall time outside its four timed stages (deciding which ids to hide, building "
+    "the answer).",
     "HTTP: `python -m server.cli serve --workers 2` on a free loopback port; 20 warm-up requests; then a "
     "fixed number of client threads, each posting the stamped median-sized real page with a fresh "
     "connection (gunicorn's sync workers close it), until the request budget or the time limit is reached. "
@@ -332,8 +333,10 @@ def _inproc_section(r: dict[str, Any]) -> list[str]:
                     "predict",
                     "other",
                     "bare",
+                    "walk",
                     "trafilatura",
                 )
+                if k in t
             ],
         ),
         "",
@@ -384,6 +387,7 @@ def _inproc_section(r: dict[str, Any]) -> list[str]:
         ),
         "",
         f"Classify was faster than trafilatura on {ip['faster_than_trafilatura']:.0%} of the pages.",
+        *_walk_floor(ip),
         "",
         f"![classify time against page size]({PLOT.name})",
     ]
@@ -399,6 +403,21 @@ def _inproc_section(r: dict[str, Any]) -> list[str]:
             _profile_table(prof),
         ]
     return lines
+
+
+def _walk_floor(ip: dict[str, Any]) -> list[str]:
+    """What the 3× bar leaves once Python has only visited each element (*walk* in the table)."""
+    walk = ip["ratio"].get("walk")
+    if not walk:
+        return []
+    return [
+        "",
+        "*walk* is the floor under the 3× bar for code written in Python: a bare parse, then a loop that "
+        "only visits every element and reads its tag, text, tail and class (`bench.inproc.walk`). It "
+        f"takes {_f(walk['median'], '×', 2)} the bare parse on the median page ({_f(walk['p95'], '×', 2)} "
+        f"at p95), which leaves {_f(3 - walk['median'], '×', 2)} the parse for everything else classify "
+        "does: segmenting, counting, hashing the text and scoring.",
+    ]
 
 
 def _load_section(r: dict[str, Any]) -> list[str]:
