@@ -290,6 +290,35 @@ def real_page_files() -> dict[str, Path]:
 
 
 # ------------------------------------------------------------------------------- what the reader sees
+# Characters of the page's visible text by label, and those inside what the extension collapsed.
+COUNT_BY_LABEL = """() => {
+  const out = {appeal: 0, content: 0, hidden_appeal: 0, hidden_content: 0};
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!el || el.closest('script, style, noscript, template, svg, [data-hush-for]')) continue;
+    const chars = node.data.replace(/\\s+/g, '').length;
+    const marked = el.closest('[data-hush-label]');
+    const label = marked ? marked.getAttribute('data-hush-label') : 'content';
+    if (!chars || label === 'other') continue;
+    const key = label === 'appeal' ? 'appeal' : 'content';
+    out[key] += chars;
+    if (el.closest('[data-hush-hidden]')) out['hidden_' + key] += chars;
+  }
+  return out;
+}"""
+
+
+def evaluated(model, file: Path):
+    """What `hush evaluate` counts for a labelled page: its characters by label, and those hidden."""
+    from model.labelled import load_page
+    from model.metrics import block_counts
+
+    labelled = load_page(file, file.parent)
+    hidden = model.score_page(labelled.page).appeal
+    return block_counts(labelled.appeal_chars, labelled.content_chars, hidden)
+
+
 def assert_article_visible(page):
     for i in range(len(ARTICLE_PARAGRAPHS)):
         para = page.locator(f"#p{i}")

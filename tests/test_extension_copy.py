@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import re
 import statistics
-from pathlib import Path
 
 import browser_support as bs
 import pytest
 from extension_pages import (
     BIG_PAGE,
+    COUNT_BY_LABEL,
     MARKUP_PAGE,
     SHARED,
     corpus_spread,
+    evaluated,
     open_article,
     real_page_files,
     seed_files,
@@ -140,35 +141,6 @@ def test_the_model_reads_the_extensions_copy_as_it_reads_the_page(browser, fake,
         sent = features.block_rows(segment(parse(copy)))
         assert len(read) > 0
         assert not first_difference(read, sent), f"{path}: {first_difference(read, sent)}"
-
-
-# Characters of the page's visible text by label, and those inside what the extension collapsed.
-COUNT_BY_LABEL = """() => {
-  const out = {appeal: 0, content: 0, hidden_appeal: 0, hidden_content: 0};
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const el = node.parentElement;
-    if (!el || el.closest('script, style, noscript, template, svg, [data-hush-for]')) continue;
-    const chars = node.data.replace(/\\s+/g, '').length;
-    const marked = el.closest('[data-hush-label]');
-    const label = marked ? marked.getAttribute('data-hush-label') : 'content';
-    if (!chars || label === 'other') continue;
-    const key = label === 'appeal' ? 'appeal' : 'content';
-    out[key] += chars;
-    if (el.closest('[data-hush-hidden]')) out['hidden_' + key] += chars;
-  }
-  return out;
-}"""
-
-
-def evaluated(model, file: Path):
-    """What `hush evaluate` counts for a labelled page: its characters by label, and those hidden."""
-    from model.labelled import load_page
-    from model.metrics import block_counts
-
-    labelled = load_page(file, file.parent)
-    hidden = model.score_page(labelled.page).appeal
-    return block_counts(labelled.appeal_chars, labelled.content_chars, hidden)
 
 
 def test_what_the_extension_collapses_is_what_hush_evaluate_counts(hush, page, site):

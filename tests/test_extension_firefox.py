@@ -1,0 +1,134 @@
+"""The extension in Firefox (140 or newer, as its manifest asks), as a Firefox user runs it: installed from
+the extension/ folder or from the packed zip, pointed at `hush serve` through its options page, collapsing
+on labelled pages what `hush evaluate` counts as hidden, and showing an appeal again on request. The
+Chromium tests go through the reader's side in depth; these check that the same code runs in Firefox's
+extension runtime (background scripts instead of a service worker, ``browser.*``, its content-script
+sandbox). The `endpoint` and `site` fixtures are in conftest.py."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import firefox_support as fs
+import pytest
+from extension_pages import ARTICLE_PARAGRAPHS, COUNT_BY_LABEL, corpus_spread, evaluated, seed_files
+
+pytestmark = fs.needs_firefox()
+
+# The options form, filled and saved as a user does; what it then says, and what was stored.
+SAVE_ENDPOINT = """async (url) => {
+  const input = document.getElementById('endpoint');
+  for (let i = 0; i < 100 && !input.value; i++) await new Promise((r) => setTimeout(r, 50));  // filled
+  const before = input.value;
+  input.value = url;
+  document.getElementById('save').click();
+  const result = document.getElementById('save-result');
+  for (let i = 0; i < 100 && !result.textContent; i++) await new Promise((r) => setTimeout(r, 50));
+  return {before, said: result.textContent, stored: (await browser.storage.local.get('settings')).settings};
+}"""
+
+CHECK_CONNECTION = """async () => {
+  document.getElementById('check').click();
+  const result = document.getElementById('check-result');
+  for (let i = 0; i < 200 && /^(Checking…)?$/.test(result.textContent); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return result.textContent;
+}"""
+
+# What the reader sees of the test article: its paragraphs, the appeal box's paragraphs, the Show buttons.
+ARTICLE_STATE = """() => ({
+  article: Array.from(document.querySelectorAll('.para')).map((p) => p.checkVisibility()),
+  appeal: Array.from(document.querySelectorAll('#support p')).map((p) => p.checkVisibility()),
+  shows: Array.from(document.querySelectorAll('hush-placeholder'))
+    .map((host) => host.shadowRoot && host.shadowRoot.querySelector('button'))
+    .filter((b) => b && b.getAttribute('aria-label') === 'Show the hidden appeal').length,
+})"""
+
+CLICK_SHOW = """() => {
+  const host = document.querySelector('hush-placeholder');
+  host.shadowRoot.querySelector('button').click();
+}"""
+
+
+Saved = tuple[fs.FirefoxBrowser, dict]
+
+
+@pytest.fixture(scope="module", params=["folder", "zip"])
+def saved(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, endpoint: str
+) -> Iterator[Saved]:
+    """Firefox with the extension installed from the extension/ folder (as "Load Temporary Add-on" does)
+    or from the zip `hush extension pack` writes, its endpoint set to the real `hush serve` in the options
+    page; and what the options page showed and stored on saving."""
+    where = tmp_path_factory.mktemp(f"firefox-{request.param}")
+    extension = fs.EXTENSION_DIR
+    if request.param == "zip":
+        command = [sys.executable, "-m", "server.cli", "extension", "pack", "--out", str(where)]
+        subprocess.run(command, cwd=fs.ROOT, check=True, capture_output=True, timeout=60)
+        (extension,) = where.glob("hush-firefox-*.zip")
+    firefox = fs.FirefoxBrowser(where / "driver.log", extension)
+    try:
+        firefox.open_extension_page("options.html")
+        yield firefox, firefox.in_extension(SAVE_ENDPOINT, endpoint)
+    finally:
+        firefox.close()
+
+
+@pytest.fixture
+def firefox(saved: Saved) -> fs.FirefoxBrowser:
+    return saved[0]
+
+
+def test_the_options_page_points_the_extension_at_the_server(saved, endpoint):
+    firefox, result = saved
+    assert firefox.version.startswith("firefox/")
+    assert int(firefox.version.split("/")[1].split(".")[0]) >= fs.MIN_VERSION
+    assert result["before"] == "http://127.0.0.1:8787"  # the default: `hush serve` on this computer
+    assert result["said"].startswith("Saved")
+    assert result["stored"]["endpoint"] == endpoint
+    with urllib.request.urlopen(f"{endpoint}/healthz", timeout=10) as answer:
+        model = json.load(answer)["model"]
+    assert firefox.in_extension(CHECK_CONNECTION) == f"Connected · model {model}."  # the background's fetch
+
+
+def test_firefox_collapses_what_hush_evaluate_counts(firefox, site):
+    """On the seed pages (when ../shared is beside the checkout) and a spread of the corpus, the characters
+    Firefox shows collapsed are, label by label, those `hush evaluate` counts as hidden."""
+    from model.predict import load_model
+
+    model = load_model()
+    files = {**seed_files(), **dict(list(corpus_spread().items())[::3])}
+    collapsed = 0
+    for path, file in files.items():
+        url = f"http://127.0.0.1:{site}{path}"
+        firefox.goto(url)
+        assert firefox.wait_settled(url)["state"] == "running", path
+        time.sleep(0.3)  # the collapse follows the answer
+        seen = firefox.evaluate(COUNT_BY_LABEL)
+        counts = evaluated(model, file)
+        expected = {"hidden_appeal": counts.hidden_appeal, "hidden_content": counts.hidden_content}
+        assert {k: seen[k] for k in expected} == expected, path
+        assert seen["appeal"] == counts.appeal, path
+        collapsed += counts.hidden_appeal > 0
+    assert collapsed >= 3  # the comparison covered pages where something was hidden
+
+
+def test_show_brings_the_appeal_back_in_firefox(firefox, site):
+    url = f"http://127.0.0.1:{site}/article.html"
+    firefox.goto(url)
+    firefox.wait_settled(url)
+    deadline = time.monotonic() + 5
+    while (state := firefox.evaluate(ARTICLE_STATE))["shows"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert state["shows"] >= 1 and not any(state["appeal"]), state
+    assert state["article"] == [True] * len(ARTICLE_PARAGRAPHS), state
+    while firefox.evaluate(ARTICLE_STATE)["shows"]:
+        firefox.evaluate(CLICK_SHOW)
+    state = firefox.evaluate(ARTICLE_STATE)
+    assert all(state["appeal"]) and state["article"] == [True] * len(ARTICLE_PARAGRAPHS), state
