@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian's Chromium runs the extension in the browser tests; Firefox ESR (140 or newer on Debian 12) runs
-# it in tests/test_extension_firefox.py.
+# Debian's Chromium runs the extension in the browser tests; Debian's Firefox ESR (the extension asks for 140
+# or newer) runs it in tests/test_extension_firefox.py.
 PACKAGES=()
 command -v chromium >/dev/null 2>&1 || PACKAGES+=(chromium)
 command -v firefox-esr >/dev/null 2>&1 || command -v firefox >/dev/null 2>&1 || PACKAGES+=(firefox-esr)

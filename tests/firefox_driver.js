@@ -17,7 +17,7 @@ async function open(target, url) {
     return;
   }
   // Firefox reports no load event of an extension's page over BiDi: wait for its document instead.
-  target.goto(url, { timeout: 15000 }).catch(() => {});
+  target.goto(url, { timeout: 15000 }).catch((err) => process.stderr.write(`${url}: ${err}\n`));
   for (const end = Date.now() + 15000; Date.now() < end; await sleep(50)) {
     const ready = await target
       .evaluate((u) => location.href === u && document.readyState === "complete", url)
@@ -33,6 +33,8 @@ const commands = {
       browser: "firefox",
       executablePath: firefox,
       headless: true,
+      // Firefox 153 and later refuse to navigate a tab to an extension's page over BiDi without it.
+      args: ["-remote-allow-system-access"],
       // The extension's pages get a known address: moz-extension://<uuid>/options.html.
       extraPrefsFirefox: { "extensions.webextensions.uuids": JSON.stringify({ [addonId]: uuid }) },
     });
