@@ -132,3 +132,19 @@ def test_show_brings_the_appeal_back_in_firefox(firefox, site):
         firefox.evaluate(CLICK_SHOW)
     state = firefox.evaluate(ARTICLE_STATE)
     assert all(state["appeal"]) and state["article"] == [True] * len(ARTICLE_PARAGRAPHS), state
+
+
+def test_an_appeal_added_after_load_is_collapsed_in_firefox(firefox, site):
+    """The page's own script adds a fundraising box after the first answer: the content script's observer
+    sends it on its own and collapses it."""
+    url = f"http://127.0.0.1:{site}/late.html?manual"
+    firefox.goto(url)
+    firefox.wait_settled(url)
+    firefox.evaluate("() => window.injectAppeal()")
+    hidden = "() => Array.from(document.querySelectorAll('#late-appeal p')).map((p) => !p.checkVisibility())"
+    deadline = time.monotonic() + 5
+    while not all(seen := firefox.evaluate(hidden)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert seen and all(seen), seen
+    assert all(firefox.evaluate(ARTICLE_STATE)["article"])
+    assert firefox.in_extension(fs.STATS, url)["perf"]["fragmentsSent"] >= 1
