@@ -35,8 +35,18 @@ const commands = {
       headless: true,
       // Firefox 153 and later refuse to navigate a tab to an extension's page over BiDi without it.
       args: ["-remote-allow-system-access"],
-      // The extension's pages get a known address: moz-extension://<uuid>/options.html.
-      extraPrefsFirefox: { "extensions.webextensions.uuids": JSON.stringify({ [addonId]: uuid }) },
+      extraPrefsFirefox: {
+        // The extension's pages get a known address: moz-extension://<uuid>/options.html.
+        "extensions.webextensions.uuids": JSON.stringify({ [addonId]: uuid }),
+        // Every host but loopback goes through a closed local port, so a real page's outside resources
+        // fail at once instead of waiting out DNS lookups (5 s each here): the load event comes on time.
+        "network.proxy.type": 1,
+        "network.proxy.http": "127.0.0.1",
+        "network.proxy.http_port": 9,
+        "network.proxy.ssl": "127.0.0.1",
+        "network.proxy.ssl_port": 9,
+        "network.proxy.socks_remote_dns": false,
+      },
     });
     await browser.installExtension(extension);
     tabs.extension = await browser.newPage();
