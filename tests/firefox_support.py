@@ -136,6 +136,16 @@ class FirefoxBrowser:
         """``fn(arg)`` in the extension's page (options.html once open_extension_page has opened it)."""
         return self.call("evaluate", fn=fn, arg=arg, tab="extension")
 
+    def wait_for(self, fn: str, arg: Any = None, timeout: float = 5.0, extension: bool = False) -> Any:
+        """Evaluate ``fn(arg)`` (in the extension's page with ``extension``) until it returns something
+        truthy or the time is up; its last value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.in_extension(fn, arg) if extension else self.evaluate(fn, arg)
+            if value or time.monotonic() > deadline:
+                return value
+            time.sleep(0.05)
+
     def wait_settled(self, url: str, timeout: float = 15.0) -> dict[str, Any]:
         """Wait until the content script in the tab at ``url`` has its first answer (or has given up);
         its stats, whose state is "gone" if the tab has left that address."""
