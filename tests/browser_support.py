@@ -308,13 +308,20 @@ class ExtensionBrowser:
             last = self.stats(tab)
             if last is None and url and self.tab_id(page, url) is None:
                 return None
-            if last and (
-                (last["state"] == "running" and last["perf"]["answeredAt"] > 0)
-                or last["state"] in ("paused", "unreachable", "error", "skipped")
-            ):
+            if last and settled(last):
                 return last
             time.sleep(0.05)
         raise AssertionError(f"the content script did not settle within {timeout} s: {last}")
+
+
+def settled(stats: dict[str, Any]) -> bool:
+    """Whether a content script's stats say it has its first answer, or has given up."""
+    return (stats["state"] == "running" and stats["perf"]["answeredAt"] > 0) or stats["state"] in (
+        "paused",
+        "unreachable",
+        "error",
+        "skipped",
+    )
 
 
 def _is_local(url: str) -> bool:

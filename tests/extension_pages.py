@@ -319,6 +319,22 @@ def evaluated(model, file: Path):
     return block_counts(labelled.appeal_chars, labelled.content_chars, hidden)
 
 
+def assert_collapsed_as_counted(seen: dict, counts, path: str) -> None:
+    """What the browser collapsed (COUNT_BY_LABEL) is, label by label, what `hush evaluate` counts."""
+    expected = {"hidden_appeal": counts.hidden_appeal, "hidden_content": counts.hidden_content}
+    assert {k: seen[k] for k in expected} == expected, path
+    # The same text is counted (the DOM may hold a stray character the model does not read, such as a
+    # close button's glyph).
+    assert seen["appeal"] == counts.appeal, path
+    assert abs(seen["content"] - counts.content) <= max(2, counts.content // 200), path
+
+
+def assert_collapsed_near_count(seen: dict, counts, path: str) -> None:
+    """On a real page, whose own scripts may change its text a little: within 2% of the count."""
+    for key, expected in (("hidden_appeal", counts.hidden_appeal), ("hidden_content", counts.hidden_content)):
+        assert abs(seen[key] - expected) <= max(5, expected // 50), (path, key, seen[key], expected)
+
+
 def assert_article_visible(page):
     for i in range(len(ARTICLE_PARAGRAPHS)):
         para = page.locator(f"#p{i}")

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from browser_support import EXTENSION_DIR
+from browser_support import EXTENSION_DIR, settled
 
 ROOT = Path(__file__).resolve().parents[1]
 DRIVER = Path(__file__).with_name("firefox_driver.js")
@@ -153,12 +153,7 @@ class FirefoxBrowser:
         last = None
         while time.monotonic() < deadline:
             last = self.in_extension(STATS, url)
-            if last and last["state"] == "gone":
-                return last
-            if last and (
-                (last["state"] == "running" and last["perf"]["answeredAt"] > 0)
-                or last["state"] in ("paused", "unreachable", "error", "skipped")
-            ):
+            if last and (last["state"] == "gone" or settled(last)):
                 return last
             time.sleep(0.05)
         raise AssertionError(f"the content script did not settle within {timeout} s: {last}")
