@@ -139,7 +139,8 @@ def reliability_counts(request: pytest.FixtureRequest) -> Iterator[Counter[str]]
 
 
 # --- the extension in Chromium (test_extension_browser.py, test_extension_copy.py): per test module, one
-# `hush serve`, one fake endpoint, one server for tests/extension_pages.py and one browser ---
+# `hush serve`, one fake endpoint, one server for tests/extension_pages.py and one browser; the Firefox
+# tests (test_extension_firefox.py) share `endpoint` and `site` and start their own browser ---
 
 
 @pytest.fixture(scope="module")
