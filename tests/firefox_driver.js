@@ -1,6 +1,6 @@
-// Firefox with the unpacked extension, driven by puppeteer-core over WebDriver BiDi: one JSON command a
-// line on stdin, one JSON answer a line on stdout ({"ok": value} or {"error": message}). Two tabs: the
-// reader's page, and one of the extension's own pages, where browser.* calls run with its rights.
+// Firefox with the extension (a folder or a zip), driven by puppeteer-core over WebDriver BiDi: one JSON
+// command a line on stdin, one JSON answer a line on stdout ({"ok": value} or {"error": message}). Two
+// tabs: the reader's page, and one of the extension's own pages, where browser.* calls run with its rights.
 // Used by tests/firefox_support.py.
 "use strict";
 const readline = require("node:readline");

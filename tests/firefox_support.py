@@ -1,6 +1,6 @@
-"""Firefox with the unpacked extension, installed as a temporary add-on and driven through WebDriver
-BiDi by tests/firefox_driver.js (puppeteer-core, which scripts/test.sh installs into .tools/ where npm
-is; Firefox ESR comes from Debian there too)."""
+"""Firefox with the extension (its folder, or a packed zip), installed as a temporary add-on and driven
+through WebDriver BiDi by tests/firefox_driver.js (puppeteer-core, which scripts/test.sh installs into
+.tools/ where npm is; Firefox ESR comes from Debian there too)."""
 
 from __future__ import annotations
 
@@ -92,7 +92,12 @@ class FirefoxBrowser:
             )
         self.answers: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
-        self.version = self.call("start")
+        try:
+            self.version = self.call("start")
+        except AssertionError:
+            self.process.kill()  # the driver may be waiting on a Firefox that never came up
+            self.process.wait()
+            raise
 
     def _read(self) -> None:
         assert self.process.stdout is not None

@@ -81,7 +81,8 @@ def saved(
     extension = fs.EXTENSION_DIR
     if request.param == "zip":
         command = [sys.executable, "-m", "server.cli", "extension", "pack", "--out", str(where)]
-        subprocess.run(command, cwd=fs.ROOT, check=True, capture_output=True, timeout=60)
+        done = subprocess.run(command, cwd=fs.ROOT, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
         (extension,) = where.glob("hush-firefox-*.zip")
     firefox = fs.FirefoxBrowser(where / "driver.log", extension)
     try:
