@@ -314,14 +314,13 @@ class ExtensionBrowser:
         raise AssertionError(f"the content script did not settle within {timeout} s: {last}")
 
 
+GAVE_UP = frozenset({"paused", "unreachable", "error", "skipped"})  # content-script states that send no more
+
+
 def settled(stats: dict[str, Any]) -> bool:
     """Whether a content script's stats say it has its first answer, or has given up."""
-    return (stats["state"] == "running" and stats["perf"]["answeredAt"] > 0) or stats["state"] in (
-        "paused",
-        "unreachable",
-        "error",
-        "skipped",
-    )
+    running = stats["state"] == "running" and stats["perf"]["answeredAt"] > 0
+    return running or stats["state"] in GAVE_UP
 
 
 def _is_local(url: str) -> bool:
