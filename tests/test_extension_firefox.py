@@ -219,3 +219,46 @@ def test_reader_corrections_are_stored_in_firefox(firefox, site):
     said = "() => document.getElementById('corrections-count').textContent"
     counted = f"() => ({said})() === '2 corrections stored on this computer.'"
     assert firefox.wait_for(counted, timeout=3, extension=True), firefox.in_extension(said)
+
+
+TAB_ID = "async (url) => (await browser.tabs.query({})).find((t) => t.url === url).id"
+POPUP_SAYS = "() => document.getElementById('count').textContent"
+# The popup's button once it reads `label` (it is re-labelled as the popup refreshes), clicked.
+CLICK = """async (label) => {
+  for (let i = 0; i < 100; i++) {
+    const button = Array.from(document.querySelectorAll('button')).find((b) => b.textContent === label);
+    if (button && !button.disabled) { button.click(); return true; }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}"""
+
+
+def test_the_popup_pauses_a_site_and_shows_all_in_firefox(firefox, site):
+    """The toolbar popup (opened on the reader's tab) counts what was collapsed; "Pause on this site"
+    restores the page and keeps it untouched on the next visit, "Resume" collapses again, and "Show all"
+    brings every appeal back. On "localhost", its own site here, so that pausing it leaves the others."""
+    url = f"http://localhost:{site}/article.html"
+    firefox.goto(url)
+    firefox.wait_settled(url)
+    assert firefox.wait_for("() => document.querySelector('hush-placeholder') !== null")
+    firefox.open_extension_page(f"popup.html?tab={firefox.in_extension(TAB_ID, url)}")
+    counted = f"() => /^\\d+ appeals? collapsed on this tab\\.$/.test(({POPUP_SAYS})())"
+    assert firefox.wait_for(counted, extension=True), firefox.in_extension(POPUP_SAYS)
+
+    assert firefox.in_extension(CLICK, "Pause on this site")
+    untouched = """() => !document.querySelector('[data-hush-id], [data-hush-hidden], hush-placeholder')"""
+    assert firefox.wait_for(untouched), "pausing did not restore the open page"
+    assert all(firefox.evaluate(ARTICLE_STATE)["appeal"])
+    firefox.goto(url)
+    assert firefox.wait_settled(url)["state"] == "paused"
+    assert firefox.evaluate(untouched)
+
+    firefox.open_extension_page(f"popup.html?tab={firefox.in_extension(TAB_ID, url)}")
+    assert firefox.in_extension(CLICK, "Resume on this site")
+    assert firefox.wait_for("() => document.querySelector('hush-placeholder') !== null")
+    assert firefox.in_extension(CLICK, "Show all")
+    says_none = f"() => ({POPUP_SAYS})() === 'No appeals collapsed on this tab.'"
+    assert firefox.wait_for(says_none, extension=True), firefox.in_extension(POPUP_SAYS)
+    state = firefox.evaluate(ARTICLE_STATE)
+    assert state["shows"] == 0 and all(state["appeal"]) and all(state["article"]), state
