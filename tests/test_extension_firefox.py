@@ -15,6 +15,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 
+import browser_support as bs
 import firefox_support as fs
 import pytest
 from extension_pages import (
@@ -222,6 +223,11 @@ def test_reader_corrections_are_stored_in_firefox(firefox, site):
 
 
 TAB_ID = "async (url) => (await browser.tabs.query({})).find((t) => t.url === url).id"
+UNTOUCHED = "() => !document.querySelector('[data-hush-id], [data-hush-hidden], hush-placeholder')"
+PATCH_SETTINGS = """async (patch) => {
+  const {settings} = await browser.storage.local.get('settings');
+  await browser.storage.local.set({settings: Object.assign({}, settings, patch)});
+}"""
 POPUP_SAYS = "() => document.getElementById('count').textContent"
 # The popup's button once it reads `label` (it is re-labelled as the popup refreshes), clicked.
 CLICK = """async (label) => {
@@ -247,12 +253,11 @@ def test_the_popup_pauses_a_site_and_shows_all_in_firefox(firefox, site):
     assert firefox.wait_for(counted, extension=True), firefox.in_extension(POPUP_SAYS)
 
     assert firefox.in_extension(CLICK, "Pause on this site")
-    untouched = """() => !document.querySelector('[data-hush-id], [data-hush-hidden], hush-placeholder')"""
-    assert firefox.wait_for(untouched), "pausing did not restore the open page"
+    assert firefox.wait_for(UNTOUCHED), "pausing did not restore the open page"
     assert all(firefox.evaluate(ARTICLE_STATE)["appeal"])
     firefox.goto(url)
     assert firefox.wait_settled(url)["state"] == "paused"
-    assert firefox.evaluate(untouched)
+    assert firefox.evaluate(UNTOUCHED)
 
     firefox.open_extension_page(f"popup.html?tab={firefox.in_extension(TAB_ID, url)}")
     assert firefox.in_extension(CLICK, "Resume on this site")
@@ -262,3 +267,19 @@ def test_the_popup_pauses_a_site_and_shows_all_in_firefox(firefox, site):
     assert firefox.wait_for(says_none, extension=True), firefox.in_extension(POPUP_SAYS)
     state = firefox.evaluate(ARTICLE_STATE)
     assert state["shows"] == 0 and all(state["appeal"]) and all(state["article"]), state
+
+
+def test_a_stopped_server_leaves_the_page_as_it_was_in_firefox(firefox, site, endpoint):
+    """With nothing listening at the endpoint, the page is left exactly as it was and the badge says so."""
+    firefox.in_extension(PATCH_SETTINGS, {"endpoint": f"http://127.0.0.1:{bs.free_port()}"})
+    try:
+        url = f"http://127.0.0.1:{site}/article.html"
+        firefox.goto(url)
+        assert firefox.wait_settled(url)["state"] == "unreachable"
+        assert firefox.evaluate(UNTOUCHED)
+        state = firefox.evaluate(ARTICLE_STATE)
+        assert all(state["appeal"]) and all(state["article"]), state
+        tab = firefox.in_extension(TAB_ID, url)
+        assert firefox.in_extension("(tabId) => browser.action.getBadgeText({tabId})", tab) == "!"
+    finally:
+        firefox.in_extension(PATCH_SETTINGS, {"endpoint": endpoint})
