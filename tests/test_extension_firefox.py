@@ -62,6 +62,15 @@ ARTICLE_STATE = """() => ({
     .filter((b) => b && b.getAttribute('aria-label') === 'Show the hidden appeal').length,
 })"""
 
+COLLAPSED = "() => document.querySelector('hush-placeholder') !== null"
+UNTOUCHED = "() => !document.querySelector('[data-hush-id], [data-hush-hidden], hush-placeholder')"
+# In the extension's page: the id of the tab at `url`; a change to the settings.
+TAB_ID = "async (url) => (await browser.tabs.query({})).find((t) => t.url === url).id"
+PATCH_SETTINGS = """async (patch) => {
+  const {settings} = await browser.storage.local.get('settings');
+  await browser.storage.local.set({settings: Object.assign({}, settings, patch)});
+}"""
+
 CLICK_SHOW = """() => {
   const host = document.querySelector('hush-placeholder');
   host.shadowRoot.querySelector('button').click();
@@ -134,7 +143,7 @@ def test_show_brings_the_appeal_back_in_firefox(firefox, site):
     url = f"http://127.0.0.1:{site}/article.html"
     firefox.goto(url)
     firefox.wait_settled(url)
-    assert firefox.wait_for("() => document.querySelector('hush-placeholder') !== null")
+    assert firefox.wait_for(COLLAPSED)
     state = firefox.evaluate(ARTICLE_STATE)
     assert state["shows"] >= 1 and not any(state["appeal"]), state
     assert state["article"] == [True] * len(ARTICLE_PARAGRAPHS), state
@@ -202,7 +211,7 @@ def test_reader_corrections_are_stored_in_firefox(firefox, site):
     firefox.wait_settled(url)
     firefox.evaluate(RIGHT_CLICK, ".rail h3")
     assert firefox.in_extension(MENU_ITEM, [url, "hush-hide"])["ok"]
-    assert firefox.wait_for("() => document.querySelector('hush-placeholder') !== null")
+    assert firefox.wait_for(COLLAPSED)
     model_id = firefox.evaluate(
         "() => document.querySelector('hush-placeholder').getAttribute('data-hush-for')"
     )
@@ -222,12 +231,6 @@ def test_reader_corrections_are_stored_in_firefox(firefox, site):
     assert firefox.wait_for(counted, timeout=3, extension=True), firefox.in_extension(said)
 
 
-TAB_ID = "async (url) => (await browser.tabs.query({})).find((t) => t.url === url).id"
-UNTOUCHED = "() => !document.querySelector('[data-hush-id], [data-hush-hidden], hush-placeholder')"
-PATCH_SETTINGS = """async (patch) => {
-  const {settings} = await browser.storage.local.get('settings');
-  await browser.storage.local.set({settings: Object.assign({}, settings, patch)});
-}"""
 POPUP_SAYS = "() => document.getElementById('count').textContent"
 # The popup's button once it reads `label` (it is re-labelled as the popup refreshes), clicked.
 CLICK = """async (label) => {
@@ -247,7 +250,7 @@ def test_the_popup_pauses_a_site_and_shows_all_in_firefox(firefox, site):
     url = f"http://localhost:{site}/article.html"
     firefox.goto(url)
     firefox.wait_settled(url)
-    assert firefox.wait_for("() => document.querySelector('hush-placeholder') !== null")
+    assert firefox.wait_for(COLLAPSED)
     firefox.open_extension_page(f"popup.html?tab={firefox.in_extension(TAB_ID, url)}")
     counted = f"() => /^\\d+ appeals? collapsed on this tab\\.$/.test(({POPUP_SAYS})())"
     assert firefox.wait_for(counted, extension=True), firefox.in_extension(POPUP_SAYS)
@@ -261,7 +264,7 @@ def test_the_popup_pauses_a_site_and_shows_all_in_firefox(firefox, site):
 
     firefox.open_extension_page(f"popup.html?tab={firefox.in_extension(TAB_ID, url)}")
     assert firefox.in_extension(CLICK, "Resume on this site")
-    assert firefox.wait_for("() => document.querySelector('hush-placeholder') !== null")
+    assert firefox.wait_for(COLLAPSED)
     assert firefox.in_extension(CLICK, "Show all")
     says_none = f"() => ({POPUP_SAYS})() === 'No appeals collapsed on this tab.'"
     assert firefox.wait_for(says_none, extension=True), firefox.in_extension(POPUP_SAYS)
