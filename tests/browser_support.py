@@ -204,14 +204,19 @@ def chromium_available() -> str:
     return ""
 
 
-def needs_chromium() -> Any:
-    """The mark for a module of browser tests: skipped without Chromium, an error without it in CI."""
+def needs(reason: str, tests: str, required_in_ci: bool = True) -> Any:
+    """The mark for a module of ``tests`` that cannot run here when ``reason`` says why: skipped, or, in CI
+    (where scripts/test.sh installs what they need) and ``required_in_ci``, an error."""
     import pytest
 
-    reason = chromium_available()
-    if reason and os.environ.get("CI"):
-        raise RuntimeError(f"browser tests cannot run in CI: {reason}")
+    if reason and required_in_ci and os.environ.get("CI"):
+        raise RuntimeError(f"{tests} cannot run in CI: {reason}")
     return pytest.mark.skipif(bool(reason), reason=reason or "ok")
+
+
+def needs_chromium() -> Any:
+    """The mark for a module of browser tests: skipped without Chromium, an error without it in CI."""
+    return needs(chromium_available(), "browser tests")
 
 
 class ExtensionBrowser:

@@ -16,9 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from browser_support import EXTENSION_DIR, settled
+from browser_support import EXTENSION_DIR, ROOT, needs, settled
 
-ROOT = Path(__file__).resolve().parents[1]
 DRIVER = Path(__file__).with_name("firefox_driver.js")
 PUPPETEER = ROOT / ".tools" / "puppeteer" / "node_modules" / "puppeteer-core"  # scripts/test.sh
 FIREFOX = shutil.which("firefox-esr") or shutil.which("firefox")
@@ -67,12 +66,7 @@ def firefox_missing() -> str:
 def needs_firefox() -> Any:
     """The mark for a module of Firefox tests: skipped without Firefox and the driver; in CI, where
     scripts/test.sh installs both, an error without them (unless there is no Node to install with)."""
-    import pytest
-
-    reason = firefox_missing()
-    if reason and NODE and os.environ.get("CI"):
-        raise RuntimeError(f"Firefox tests cannot run in CI: {reason}")
-    return pytest.mark.skipif(bool(reason), reason=reason or "ok")
+    return needs(firefox_missing(), "Firefox tests", required_in_ci=bool(NODE))
 
 
 class FirefoxBrowser:
