@@ -18,7 +18,8 @@ from typing import Any
 from model.files import replaced_atomically
 from server.errors import CliError
 
-DEFAULT_SOURCE = Path(__file__).resolve().parent.parent / "extension"
+# extension/ beside the code: there in a checkout (an editable install), not in an installed copy.
+CHECKOUT_SOURCE = Path(__file__).resolve().parent.parent / "extension"
 # What goes into the zips: the extension's own files, nothing the developer left beside them.
 PACKED_SUFFIXES = {".js", ".html", ".css", ".png", ".json"}
 SKIPPED_DIRS = {"dist", "node_modules", "web-ext-artifacts", "__pycache__"}
@@ -46,23 +47,35 @@ def register(subparsers: Any) -> None:
         "--src",
         metavar="DIR",
         default=None,
-        help="the extension's source folder (default: extension/ of this checkout)",
+        help="the extension's source folder (default: extension/ of the checkout Hush runs from, else of "
+        "the current folder)",
     )
     pack.set_defaults(handler=pack_command)
 
 
 def pack_command(args: argparse.Namespace) -> int:
-    source = Path(args.src) if args.src else DEFAULT_SOURCE
+    source = Path(args.src) if args.src else default_source()
     written = pack(source, Path(args.out))
     for path in written:
         print(path)
     return 0
 
 
+def default_source() -> Path:
+    """extension/ of the checkout the code runs from (an editable install), else of the current folder:
+    an installed copy (``pip install .``) has no extension/ beside it, and is run from the checkout."""
+    for source in (CHECKOUT_SOURCE, Path.cwd() / "extension"):
+        if (source / "manifest.json").is_file():
+            return source
+    raise CliError(
+        "no extension/ folder here: run this from the root of Hush's repository, or pass --src DIR"
+    )
+
+
 def load_manifest(source: Path) -> dict[str, Any]:
     manifest_path = source / "manifest.json"
     if not source.is_dir():
-        raise CliError(f"extension source folder not found: {source} (run from a checkout, or pass --src)")
+        raise CliError(f"extension source folder not found: {source}")
     if not manifest_path.is_file():
         raise CliError(f"no manifest.json in {source}")
     try:

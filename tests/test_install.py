@@ -1,0 +1,134 @@
+"""The README's set-up as a user follows it: ``pip install .`` (not editable) into a new environment, then
+the installed ``hush``. Outside the checkout, it classifies and serves with the shipped model and the API
+description that come with the package; at the checkout's root, ``hush extension pack`` finds extension/.
+
+The environment sees this one's packages (``--system-site-packages``), so only Hush itself is installed:
+pip fetches the build backend from the package index, as the README's command does.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import browser_support as bs
+import pytest
+
+from model import load_model
+
+ROOT = Path(__file__).resolve().parent.parent
+# What the package is built from; the rest of the checkout (corpus, tests, tools) stays out of the copy.
+LEFT_OUT = (".git", ".tools", "build", "*.egg-info", "__pycache__", "node_modules", "corpus", "tests", "docs")
+PAGE = (
+    '<html><body><p data-hush-id="1">The council met on Monday to discuss the bridge.</p>'
+    '<div data-hush-id="2"><h3>Support our journalism</h3><p>We are reader-funded. Please donate monthly: '
+    '$5, $10 or $25.</p><a href="/donate">Donate now</a></div></body></html>'
+)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin/ folder of an environment where Hush is installed from a copy of this checkout."""
+    base = tmp_path_factory.mktemp("install")
+    source = base / "hush"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*LEFT_OUT))
+    env = base / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(env)], check=True)
+    done = subprocess.run(
+        [str(env / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", str(source)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    shutil.rmtree(source)  # nothing may be read from the copy any more
+    return env / "bin"
+
+
+def run(installed: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(installed / "hush"), *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_installed_copy_is_the_one_that_runs(installed, tmp_path):
+    done = subprocess.run(
+        [
+            str(installed / "python"),
+            "-c",
+            "import model, server; print(model.__file__); print(server.__file__)",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    env = installed.parent.resolve()
+    assert all(Path(line).resolve().is_relative_to(env) for line in done.stdout.split()), done.stdout
+
+
+def test_classify_uses_the_shipped_model_that_came_with_the_package(installed, tmp_path):
+    (tmp_path / "page.html").write_text(PAGE, encoding="utf-8")
+    done = run(installed, "classify", "page.html", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Support our journalism" in done.stdout and load_model().version in done.stdout
+    assert "council" not in done.stdout
+
+
+def test_serve_answers_with_the_shipped_model_and_its_api_description(installed, tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    log = tmp_path / "serve.log"
+    url = f"http://127.0.0.1:{port}"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [str(installed / "hush"), "serve", "--port", str(port)],
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        bs.wait_until_serving(process, url, 30, lambda: log.read_text(errors="replace"))
+        with urllib.request.urlopen(f"{url}/healthz", timeout=10) as response:
+            assert json.load(response)["model"] == load_model().version
+        with urllib.request.urlopen(f"{url}/openapi.json", timeout=10) as response:
+            assert "/v1/classify" in json.load(response)["paths"]
+        request = urllib.request.Request(
+            f"{url}/v1/classify",
+            data=json.dumps({"url": "https://example.org/a", "html": PAGE}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert json.load(response)["hide"] == ["2"]
+    finally:
+        bs.stop(process)
+
+
+def test_the_labelling_page_comes_with_the_package(installed, tmp_path):
+    listing = "from importlib import resources; print(*sorted(p.name for p in resources.files('server')"
+    listing += ".joinpath('label_static').iterdir()))"
+    done = subprocess.run(
+        [str(installed / "python"), "-c", listing], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == sorted(p.name for p in (ROOT / "server" / "label_static").iterdir())
+
+
+def test_extension_pack_reads_the_extension_of_the_checkout_it_runs_in(installed, tmp_path):
+    done = run(installed, "extension", "pack", "--out", str(tmp_path / "dist"), cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    zips = sorted((tmp_path / "dist").iterdir())
+    assert [p.name.split("-")[1] for p in zips] == ["chromium", "firefox"]
+    with zipfile.ZipFile(zips[0]) as packed:
+        assert packed.read("content.js") == (ROOT / "extension" / "content.js").read_bytes()
+
+    elsewhere = run(installed, "extension", "pack", "--out", str(tmp_path / "dist2"), cwd=tmp_path)
+    assert elsewhere.returncode == 2 and "Traceback" not in elsewhere.stderr
+    assert "root of Hush's repository" in elsewhere.stderr and not (tmp_path / "dist2").exists()
