@@ -3,6 +3,11 @@
 Both are scored, block by block as in cross-validation, on the held-out part of the training folders (pages
 neither model trained on) and on the user's own pages. The new model may replace the current one only when
 its held-out precision is no more than ``MAX_PRECISION_DROP`` below the current model's.
+
+When the new model goes to a file of its own, the current model is the shipped one, which may have trained
+on folders the user does not have (the shipped model's real pages): it is then ahead on the held-out pages
+whatever the user's pages do. The drop is then judged against a ``reference``, the same training without
+the user's pages, so that it says what those pages change.
 """
 
 from __future__ import annotations
@@ -38,12 +43,17 @@ class Comparison:
     new_version: str
     parts: dict[str, dict[str, dict]] = field(default_factory=dict)  # part -> {"current", "new"} -> summary
     notes: list[str] = field(default_factory=list)
+    reference: dict | None = None  # held-out summary of the same training without the user's pages
 
     @property
     def precision_drop(self) -> float | None:
-        """How much lower the new model's held-out precision is (None without held-out pages)."""
+        """How much lower the new model's held-out precision is than the current model's, or than the
+        reference's when there is one (None without held-out pages)."""
         held = self.parts.get("held-out")
-        return None if held is None else round(held["current"]["precision"] - held["new"]["precision"], 4)
+        if held is None:
+            return None
+        base = held["current"] if self.reference is None else self.reference
+        return round(base["precision"] - held["new"]["precision"], 4)
 
     @property
     def acceptable(self) -> bool:
@@ -55,6 +65,7 @@ class Comparison:
             "current": self.current_version,
             "new": self.new_version,
             "parts": self.parts,
+            "reference": self.reference,
             "precision_drop": self.precision_drop,
             "acceptable": self.acceptable,
             "notes": self.notes,
@@ -80,3 +91,8 @@ def compare(
     else:
         result.notes.append("no held-out pages (the training folders hold fewer than ten sites)")
     return result
+
+
+def trained_elsewhere(current: HushModel, new: HushModel) -> list[str]:
+    """The folders the current model trained on and the new one did not (as each recorded them)."""
+    return sorted(set(current.metadata.get("folders") or []) - set(new.metadata.get("folders") or []))

@@ -38,11 +38,16 @@ def comparison_lines(c: Comparison, where: str) -> list[str]:
                 f"{new['precision']:9.3f} {new['recall']:6.3f}"
             )
     lines += [f"  note: {n}" for n in c.notes]
+    if c.reference is not None:
+        ref = c.reference
+        lines.append(
+            f"  the same training without your pages: held-out precision {ref['precision']:.3f}, recall "
+            f"{ref['recall']:.3f}"
+        )
     drop = c.precision_drop
     if drop is not None:
         verdict = "within" if c.acceptable else "beyond"
         change = 0.0 - drop  # never "-0.000"
-        lines.append(
-            f"  held-out precision change: {change:+.3f} ({verdict} the allowed drop of {MAX_PRECISION_DROP})"
-        )
+        what = "held-out precision change" + (" from your pages" if c.reference is not None else "")
+        lines.append(f"  {what}: {change:+.3f} ({verdict} the allowed drop of {MAX_PRECISION_DROP})")
     return lines

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,10 @@ from small_corpus import (
     write_lamp_pages,
 )
 
+import model.predict
 import model.train
 from model import load_model
-from model.compare import Comparison
+from model.compare import MAX_PRECISION_DROP, Comparison
 from model.heldout import MIN_SITES, is_held_out, split
 from model.labelled import load_pages
 from server.progress import ProgressBar
@@ -86,15 +88,19 @@ def test_your_pages_change_the_models_mind_on_your_site(base, current, tmp_path,
     assert meta["metrics"]["by_part"]["your pages (--with)"]["pages"] == 2
 
 
-def test_a_model_worse_on_held_out_pages_is_refused_unless_forced(base, current, tmp_path, capsys):
-    poison = tmp_path / "poison"
-    poison.mkdir()
-    # Pages like the held-out sites' own with every paragraph (story, related box, footer) labelled as
-    # appeal: a model that learns this hides content there.
+def write_poison(folder: Path) -> Path:
+    """Pages like the held-out sites' own with every paragraph (story, related box, footer) labelled as
+    appeal: a model that learns this hides content there."""
+    folder.mkdir()
     for k, (place, topic, _) in enumerate(MORE_SITES.values()):
         html = page(place, topic, "", 2).replace("<p>", '<p data-hush-label="appeal">')
-        (poison / f"wrong-{k}.html").write_text(html, encoding="utf-8")
-        (poison / f"wrong-{k}.json").write_text(json.dumps({"site": f"{place}ton.example"}), encoding="utf-8")
+        (folder / f"wrong-{k}.html").write_text(html, encoding="utf-8")
+        (folder / f"wrong-{k}.json").write_text(json.dumps({"site": f"{place}ton.example"}), encoding="utf-8")
+    return folder
+
+
+def test_a_model_worse_on_held_out_pages_is_refused_unless_forced(base, current, tmp_path, capsys):
+    poison = write_poison(tmp_path / "poison")
     before = current.read_bytes()
 
     assert train(base[0], "--with", poison, "--weight", "50", "--out", current) == 1
@@ -106,6 +112,51 @@ def test_a_model_worse_on_held_out_pages_is_refused_unless_forced(base, current,
 
     assert train(base[0], "--with", poison, "--weight", "50", "--out", current, "--force") == 0
     assert current.read_bytes() != before and "wrote" in capsys.readouterr().out
+
+
+def sloppy_copy(corpus: Path, folder: Path) -> Path:
+    """The corpus with every related-stories box outside the held-out sites labelled as an appeal: a model
+    trained on it hides those boxes, content, on the held-out pages."""
+    folder.mkdir()
+    for path in corpus.iterdir():
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".html" and not is_held_out(
+            json.loads(path.with_suffix(".json").read_text())["site"]
+        ):
+            text = text.replace(
+                '<section class="related">', '<section class="related" data-hush-label="appeal">'
+            )
+        (folder / path.name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_a_new_file_is_judged_by_what_your_pages_change_when_the_current_model_had_other_folders(
+    base, current, tmp_path, monkeypatch, capsys
+):
+    """With no file at --out, the current model is the shipped one. When it trained on folders this run
+    lacks (the shipped model's real pages), the drop is judged against the same training without the
+    user's pages: harmless pages are written, poisonous ones still go aside."""
+    monkeypatch.setattr(
+        model.predict, "SHIPPED_MODEL", current
+    )  # trained on base[0], a folder not used below
+    sloppy = sloppy_copy(base[0], tmp_path / "sloppy")
+    own = write_lamp_pages(tmp_path / "mine", LAMP_TOPICS[:2])
+    out = tmp_path / "mine.skops"
+
+    assert train(sloppy, "--with", own, "--out", out) == 0
+    printed = capsys.readouterr().out
+    assert f"also trained on {os.path.relpath(base[0])}" in printed, printed
+    held = next(line for line in printed.splitlines() if line.strip().startswith("held-out "))
+    current_p, new_p = float(held.split()[2]), float(held.split()[4])
+    assert current_p - new_p > MAX_PRECISION_DROP, "the current model is not ahead: the test proves nothing"
+    assert "the same training without your pages" in printed and "change from your pages" in printed
+    assert load_model(out).metadata["own_pages"] == 2
+
+    poison = write_poison(tmp_path / "poison")
+    other = tmp_path / "poisoned.skops"
+    assert train(sloppy, "--with", poison, "--weight", "50", "--out", other) == 1
+    assert "not replaced: your pages would lower held-out precision" in capsys.readouterr().out
+    assert not other.exists() and other.with_name("poisoned.candidate.skops").exists()
 
 
 def test_a_current_model_that_cannot_be_read_needs_force(base, tmp_path, capsys):
