@@ -268,6 +268,11 @@ def spread(
     """Per block: the highest score of a span holding it (0 where none does). With ``gate``, only the
     spans holding a block whose block score reaches it count: a box of blocks the block model doubts
     one and all (a help desk's contact box, a pricing page's testimonials) lends its score to none."""
+    # Measured and left out: a box lending its score to none of its blocks when a box nested in it scores
+    # as high (so that a box reaching past its appeal, over an "apps" link or a "Sign in", hides only the
+    # appeal). Nine halvings: real pages 0.906/0.518 to 0.912/0.498, content hidden on 122 page scorings
+    # against 128, F1 better in 2 of 9; hand-written 0.957/0.736 to 0.958/0.730: fewer pages touched,
+    # less found.
     out = np.zeros(n_blocks)
     for span, s in zip(spans, scores, strict=True):
         if gate > 0.0 and block_scores is not None and block_scores[span.b0 : span.b1].max() < gate:
