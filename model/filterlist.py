@@ -32,6 +32,17 @@ _DOMAINS = re.compile(r"[\w.*~,-]*")
 _HIDES = re.compile(r"display\s*:\s*none", re.IGNORECASE)
 
 
+# Selectors are read as browsers read them (":has(> a > b)"): soupsieve's NOSTRICT flag, which came with
+# soupsieve 3. Soupsieve 3 and newer need Python 3.11.5 or newer (its releases for older Pythons were
+# withdrawn: their regular expressions break there), so an older Python has soupsieve 2 and no peer.
+NOSTRICT: int | None = getattr(soupsieve, "NOSTRICT", None)
+NEEDS = "the filter-list peer needs soupsieve 3 or newer, which needs Python 3.11.5 or newer"
+
+
+class PeerUnavailable(RuntimeError):
+    """This Python's soupsieve cannot read selectors as browsers do (see NOSTRICT)."""
+
+
 class Unsupported(ValueError):
     """A rule this emulation does not apply (a scriptlet, a style that does not hide, an operator)."""
 
@@ -48,7 +59,7 @@ class Selector:
     needs: frozenset[str] = field(default=frozenset(), compare=False)
 
     def select(self, soup: BeautifulSoup) -> list[Tag]:
-        found = soupsieve.select(self.css, soup, flags=soupsieve.NOSTRICT)
+        found = soupsieve.select(self.css, soup, flags=NOSTRICT)
         if self.text is not None:
             found = [el for el in found if self.text.search(el.get_text())]
         if self.upward is None:
@@ -61,7 +72,7 @@ class Selector:
                     up = up.parent if up is not None else None
             else:
                 parent = el.parent
-                up = soupsieve.closest(self.upward, parent, flags=soupsieve.NOSTRICT) if parent else None
+                up = soupsieve.closest(self.upward, parent, flags=NOSTRICT) if parent else None
             if isinstance(up, Tag) and not isinstance(up, BeautifulSoup):
                 climbed.append(up)
         return climbed
@@ -154,6 +165,8 @@ def read(path: Path) -> FilterList:
 
 
 def parse_lines(lines: Iterable[str]) -> FilterList:
+    if NOSTRICT is None:
+        raise PeerUnavailable(f"{NEEDS} (soupsieve {soupsieve.__version__} is installed)")
     out = FilterList()
     for raw in lines:
         line = raw.split("\t", 1)[0].strip()
@@ -213,9 +226,9 @@ def compile_body(body: str, *, style: bool = False) -> Selector:
             raise Unsupported(f"operator :{name}()")
     css = _rewrite(css)
     try:
-        soupsieve.compile(css, flags=soupsieve.NOSTRICT)  # as browsers read them (":has(> a > b)")
+        soupsieve.compile(css, flags=NOSTRICT)  # as browsers read them (":has(> a > b)")
         if isinstance(upward, str):
-            soupsieve.compile(upward, flags=soupsieve.NOSTRICT)
+            soupsieve.compile(upward, flags=NOSTRICT)
     except (soupsieve.SelectorSyntaxError, NotImplementedError, ValueError) as err:
         raise Unsupported("selector soupsieve cannot read") from err
     return Selector(css, text, upward, _needs(css))

@@ -60,12 +60,14 @@ def read_rules(path: Path | None) -> FilterList | None:
     """The filter list given with --peer (None without it); a clear error when it cannot be used."""
     if path is None:
         return None
-    from model.filterlist import read
+    from model.filterlist import PeerUnavailable, read
 
     try:
         rules = read(path)
     except OSError as err:
         raise CliError(f"{path}: cannot read the filter list: {err.strerror or err}") from None
+    except PeerUnavailable as err:
+        raise CliError(f"--peer: {err}") from None
     if not rules.hiding:
         raise CliError(f"{path}: no cosmetic hiding rule in it (lines such as example.org##.donate-box)")
     return rules

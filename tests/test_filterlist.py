@@ -10,6 +10,7 @@ import pytest
 import soupsieve
 from bs4 import BeautifulSoup
 
+from model import filterlist
 from model.filterlist import compile_body, parse_lines
 from server.cli import main
 
@@ -142,6 +143,23 @@ def test_a_filter_list_that_cannot_be_used_is_a_clear_error(capsys, tmp_path, co
     assert main(["evaluate", str(page), "--peer", str(rules)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("hush evaluate: error:") and error in err
+
+
+def test_without_soupsieve_3_the_peer_is_a_clear_error(capsys, tmp_path, monkeypatch):
+    """On Python 3.11 before 3.11.5 only soupsieve 2 installs, which has no NOSTRICT: Hush runs, the peer
+    says what it needs (tests/test_install.py meets the real case on Debian's Python)."""
+    monkeypatch.setattr(filterlist, "NOSTRICT", None)
+    page = labelled_site(tmp_path)
+    rules = tmp_path / "rules.txt"
+    rules.write_text("harbour.example##.box\n", encoding="utf-8")
+    assert main(["evaluate", str(page), "--peer", str(rules)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("hush evaluate: error: --peer:")
+        and "Python 3.11.5" in err
+        and len(err.splitlines()) == 1
+    )
+    assert main(["evaluate", str(page)]) == 0  # the model alone is unaffected
 
 
 def test_train_scores_a_filter_list_only_in_its_report(capsys, tmp_path):

@@ -23,8 +23,20 @@ import pytest
 from model import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
+SYSTEM_PYTHON = Path("/usr/bin/python3")  # the distribution's own Python
 # What the package is built from; the rest of the checkout (corpus, tests, tools) stays out of the copy.
-LEFT_OUT = (".git", ".tools", "build", "*.egg-info", "__pycache__", "node_modules", "corpus", "tests", "docs")
+LEFT_OUT = (
+    ".git",
+    ".tools",
+    ".venv",
+    "build",
+    "*.egg-info",
+    "__pycache__",
+    "node_modules",
+    "corpus",
+    "tests",
+    "docs",
+)
 PAGE = (
     '<html><body><p data-hush-id="1">The council met on Monday to discuss the bridge.</p>'
     '<div data-hush-id="2"><h3>Support our journalism</h3><p>We are reader-funded. Please donate monthly: '
@@ -32,23 +44,30 @@ PAGE = (
 )
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bin/ folder of an environment where Hush is installed from a copy of this checkout."""
-    base = tmp_path_factory.mktemp("install")
+def install(base: Path, python: str, *venv_args: str, pip_args: tuple[str, ...] = ()) -> Path:
+    """A new environment of ``python`` in base/env with Hush installed from a copy of this checkout (the
+    copy removed afterwards, so nothing is read from it); its bin/ folder."""
     source = base / "hush"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*LEFT_OUT))
     env = base / "env"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(env)], check=True)
+    subprocess.run([python, "-m", "venv", *venv_args, str(env)], check=True, capture_output=True)
     done = subprocess.run(
-        [str(env / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", str(source)],
+        [str(env / "bin" / "python"), "-m", "pip", "install", "-q", *pip_args, str(source)],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    shutil.rmtree(source)  # nothing may be read from the copy any more
+    shutil.rmtree(source)
     return env / "bin"
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Hush installed (only Hush: its dependencies are this environment's) in a new environment."""
+    return install(
+        tmp_path_factory.mktemp("install"), sys.executable, "--system-site-packages", pip_args=("--no-deps",)
+    )
 
 
 def run(installed: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -132,3 +151,33 @@ def test_extension_pack_reads_the_extension_of_the_checkout_it_runs_in(installed
     elsewhere = run(installed, "extension", "pack", "--out", str(tmp_path / "dist2"), cwd=tmp_path)
     assert elsewhere.returncode == 2 and "Traceback" not in elsewhere.stderr
     assert "root of Hush's repository" in elsewhere.stderr and not (tmp_path / "dist2").exists()
+
+
+def test_installs_with_its_dependencies_on_the_systems_own_python(tmp_path):
+    """The set-up on a fresh Debian machine: Debian's own Python (12: 3.11.2, older than the Python these
+    tests run on), a new environment, and every dependency resolved for that Python by pip."""
+    if not SYSTEM_PYTHON.exists():
+        pytest.skip(f"{SYSTEM_PYTHON} not found: no distribution Python to install with")
+    probe = subprocess.run([str(SYSTEM_PYTHON), "-c", "import ensurepip"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"{SYSTEM_PYTHON} cannot make environments (apt-get install python3-venv)")
+    bin_dir = install(tmp_path, str(SYSTEM_PYTHON))
+    (tmp_path / "page.html").write_text(PAGE, encoding="utf-8")
+    done = run(bin_dir, "classify", "page.html", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Support our journalism" in done.stdout and load_model().version in done.stdout
+
+    # The filter-list peer needs soupsieve 3, which needs Python 3.11.5: below that, a clear error.
+    (tmp_path / "rules.txt").write_text("example.org##.donate\n", encoding="utf-8")
+    peer = run(bin_dir, "evaluate", "page.html", "--peer", "rules.txt", cwd=tmp_path)
+    version = subprocess.run(
+        [str(bin_dir / "python"), "-c", "import sys; print(*sys.version_info[:3])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    if tuple(map(int, version.stdout.split())) >= (3, 11, 5):
+        assert peer.returncode == 0, peer.stderr
+    else:
+        assert peer.returncode == 2 and "needs Python 3.11.5 or newer" in peer.stderr, peer.stderr
+        assert "Traceback" not in peer.stderr
