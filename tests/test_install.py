@@ -2,8 +2,9 @@
 the installed ``hush``. Outside the checkout, it classifies and serves with the shipped model and the API
 description that come with the package; at the checkout's root, ``hush extension pack`` finds extension/.
 
-The environment sees this one's packages (``--system-site-packages``), so only Hush itself is installed:
-pip fetches the build backend from the package index, as the README's command does.
+Most tests share an environment that sees this one's packages (``--system-site-packages``), so only Hush
+itself is installed; pip fetches the build backend from the package index, as the README's command does.
+One more installs Hush with every dependency for the distribution's own Python (Debian 12: 3.11.2).
 """
 
 from __future__ import annotations
