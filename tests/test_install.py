@@ -2,8 +2,8 @@
 the installed ``hush``. Outside the checkout, it classifies and serves with the shipped model and the API
 description that come with the package; at the checkout's root, ``hush extension pack`` finds extension/.
 
-Most tests share an environment that sees this one's packages (``--system-site-packages``), so only Hush
-itself is installed; pip fetches the build backend from the package index, as the README's command does.
+Most tests share an environment that reads this one's packages after its own, so only Hush itself is
+installed; pip fetches the build backend from the package index, as the README's command does.
 One more installs Hush with every dependency for the distribution's own Python (Debian 12: 3.11.2).
 """
 
@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import sysconfig
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -45,15 +46,24 @@ PAGE = (
 )
 
 
-def install(base: Path, python: str, *venv_args: str, pip_args: tuple[str, ...] = ()) -> Path:
+def install(base: Path, python: str, *, with_dependencies: bool) -> Path:
     """A new environment of ``python`` in base/env with Hush installed from a copy of this checkout (the
-    copy removed afterwards, so nothing is read from it); its bin/ folder."""
+    copy removed afterwards, so nothing is read from it); its bin/ folder. Without its dependencies, the
+    environment reads this environment's packages after its own (as --system-site-packages would, also
+    when the tests run in a venv)."""
     source = base / "hush"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*LEFT_OUT))
     env = base / "env"
-    subprocess.run([python, "-m", "venv", *venv_args, str(env)], check=True, capture_output=True)
+    subprocess.run([python, "-m", "venv", str(env)], check=True, capture_output=True)
+    python_in_env = str(env / "bin" / "python")
+    if not with_dependencies:
+        where = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+        own = subprocess.run([python_in_env, "-c", where], capture_output=True, text=True, check=True)
+        ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+        Path(own.stdout.strip(), "this-environment.pth").write_text("\n".join(sorted(ours)) + "\n")
+    pip_args = () if with_dependencies else ("--no-deps",)
     done = subprocess.run(
-        [str(env / "bin" / "python"), "-m", "pip", "install", "-q", *pip_args, str(source)],
+        [python_in_env, "-m", "pip", "install", "-q", *pip_args, str(source)],
         capture_output=True,
         text=True,
         timeout=600,
@@ -66,9 +76,7 @@ def install(base: Path, python: str, *venv_args: str, pip_args: tuple[str, ...] 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Hush installed (only Hush: its dependencies are this environment's) in a new environment."""
-    return install(
-        tmp_path_factory.mktemp("install"), sys.executable, "--system-site-packages", pip_args=("--no-deps",)
-    )
+    return install(tmp_path_factory.mktemp("install"), sys.executable, with_dependencies=False)
 
 
 def run(installed: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -162,7 +170,7 @@ def test_installs_with_its_dependencies_on_the_systems_own_python(tmp_path):
     probe = subprocess.run([str(SYSTEM_PYTHON), "-c", "import ensurepip"], capture_output=True)
     if probe.returncode != 0:
         pytest.skip(f"{SYSTEM_PYTHON} cannot make environments (apt-get install python3-venv)")
-    bin_dir = install(tmp_path, str(SYSTEM_PYTHON))
+    bin_dir = install(tmp_path, str(SYSTEM_PYTHON), with_dependencies=True)
     (tmp_path / "page.html").write_text(PAGE, encoding="utf-8")
     done = run(bin_dir, "classify", "page.html", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
