@@ -348,7 +348,10 @@ VOICE_WORDS = frozenset(
 )
 # fmt: on
 
-# "5 € 10 € 25 €", "$3 / $7 / $15", "CHF 20": two or more amounts close together.
+# "5 € 10 € 25 €", "$3 / $7 / $15", "CHF 20": two or more amounts close together. Measured and left out:
+# more currencies (PLN, kr, Kč, R$, ₹, GBP, SEK...) and "15,- €", for a Polish fundraising bar ("750 PLN").
+# Nine halvings: real pages 0.906/0.518 to 0.911/0.519 with content hidden on 123 page scorings against
+# 128, hand-written 0.957/0.736 to 0.958/0.723, F1 better in 4 of 9: within the noise.
 AMOUNT = re.compile(
     r"(?:[$€£₽]|chf|eur|usd|руб\.?)\s?\d{1,5}(?:[.,]\d{2})?|\d{1,5}(?:[.,]\d{2})?\s?(?:[$€£₽]|eur|chf|zł|руб)",
     re.IGNORECASE,
