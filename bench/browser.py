@@ -302,15 +302,17 @@ def run(quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
             log("  browser: article page")
             out["article"] = extension_cost(browser, endpoint, site, "/article.html", repeats)
             out["big_server"] = server_time(browser, fake, fake_port, site, "/big.html")
-            if APPEAL_RULES.is_file():
-                from model.filterlist import read
+            from model import filterlist
 
+            if APPEAL_RULES.is_file() and filterlist.NOSTRICT is not None:
                 log("  browser: the filter lists' rules as a stylesheet")
-                selectors = read(APPEAL_RULES).plain_css()
+                selectors = filterlist.read(APPEAL_RULES).plain_css()
                 out["peer"] = {
                     key: peer_cost(browser, site, path, repeats, selectors)
                     for key, path in (("big", "/big.html"), ("article", "/article.html"))
                 }
+            elif filterlist.NOSTRICT is None:
+                out["peer"] = {"skipped": f"{filterlist.NEEDS}: the filter lists' cost skipped"}
             else:
                 out["peer"] = {"skipped": "../shared/baselines not found: the filter lists' cost skipped"}
             if files:
