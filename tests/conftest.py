@@ -7,7 +7,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections import Counter
@@ -87,9 +86,7 @@ def start_hush(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
 
     @contextmanager
     def start(*args: str, env: dict[str, str] | None = None) -> Iterator[HushServer]:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
+        port = bs.free_port()
         log = tmp_path_factory.mktemp("hush-serve") / "serve.log"
         base = {k: v for k, v in os.environ.items() if not k.startswith("HUSH_")}
         command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), *args]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -110,9 +109,7 @@ def test_classify_uses_the_shipped_model_that_came_with_the_package(installed, t
 
 
 def test_serve_answers_with_the_shipped_model_and_its_api_description(installed, tmp_path):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = bs.free_port()
     log = tmp_path / "serve.log"
     url = f"http://127.0.0.1:{port}"
     with log.open("wb") as sink:
