@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from model import ModelError, load_model
 from model.errors import PageError
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from model.filterlist import FilterList
     from model.report import Peer
     from model.train import TrainResult
+    from server.progress import ProgressBar
 
 DEFAULT_OUT = Path("hush-model.skops")
 # model.train.OWN_WEIGHT, repeated: this module loads with every command, and serving never imports training.
@@ -89,7 +90,7 @@ def _check_folders(folders: list[Path]) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from model.train import TrainingError, relative_folders, train
+    from model.train import relative_folders
     from server.progress import ProgressBar
     from server.train_summary import comparison_lines, cv_lines
 
@@ -108,21 +109,16 @@ def run_train(args: argparse.Namespace) -> int:
     bar = ProgressBar()
     pages, own = _load(args.folders, args.strict, bar), _load(args.own, args.strict, bar)
     current = _current_model(args)
-    try:
-        result = train(
-            pages,
-            relative_folders(args.folders),
-            bar,
-            own=own,
-            own_folders=relative_folders(args.own),
-            own_weight=args.weight,
-            workers=args.jobs,
-            check_thresholds=bool(args.report),
-        )
-    except TrainingError as err:
-        raise CliError(str(err)) from None
-    finally:
-        bar.finish()
+    result = _trained(
+        pages,
+        relative_folders(args.folders),
+        bar,
+        own=own,
+        own_folders=relative_folders(args.own),
+        own_weight=args.weight,
+        workers=args.jobs,
+        check_thresholds=bool(args.report),
+    )
     model, meta = result.model, result.model.metadata
     print(
         f"trained {model.version} on {meta['pages']} pages ({len(own)} of yours) in "
@@ -142,12 +138,7 @@ def run_train(args: argparse.Namespace) -> int:
                 f"the current model also trained on {', '.join(elsewhere)}: training again without your "
                 "pages, to see what they change"
             )
-            try:
-                reference = train(pages, relative_folders(args.folders), bar, workers=args.jobs).model
-            except TrainingError as err:
-                raise CliError(str(err)) from None
-            finally:
-                bar.finish()
+            reference = _trained(pages, relative_folders(args.folders), bar, workers=args.jobs).model
             comparison.reference = scores(reference, result.held_out)
         print("\n".join(comparison_lines(comparison, str(current.path))))
         if not comparison.acceptable and not args.force:
@@ -197,6 +188,18 @@ def run_train(args: argparse.Namespace) -> int:
         f"serve it with: hush serve --model {out}"
     )
     return 0
+
+
+def _trained(pages: list, folders: list[str], bar: ProgressBar, **options: Any) -> TrainResult:
+    """``model.train.train``, its TrainingError as the command's error, the progress bar closed either way."""
+    from model.train import TrainingError, train
+
+    try:
+        return train(pages, folders, bar, **options)
+    except TrainingError as err:
+        raise CliError(str(err)) from None
+    finally:
+        bar.finish()
 
 
 def _peer_report(rules: FilterList, path: Path, result: TrainResult) -> Peer:
