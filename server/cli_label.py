@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import socket
 import sys
 import tempfile
 import webbrowser
@@ -18,6 +17,7 @@ from model.relabel import load_source
 from server.cli_serve import _port
 from server.config import ConfigError
 from server.errors import CliError
+from server.listen import listening
 
 HOST = "127.0.0.1"  # loopback only: the pages can write files
 DEFAULT_PORT = 8788
@@ -75,19 +75,6 @@ def check_out_dir(out: Path, page: Path) -> None:
         raise CliError(f"{out}: cannot write there ({err.strerror or err})") from None
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    """A listening socket (werkzeug would exit on a busy port rather than raise)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(128)
-    except OSError as err:
-        sock.close()
-        raise CliError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
-    return sock
-
-
 def run_label(args: argparse.Namespace) -> int:
     from werkzeug.serving import make_server
 
@@ -99,7 +86,7 @@ def run_label(args: argparse.Namespace) -> int:
         load_source(args.page)  # fail before the model loads: unreadable, binary, not round-tripping
     except PageError as err:
         raise CliError(str(err)) from None
-    sock = _listen(HOST, args.port)
+    sock = listening(HOST, args.port, "choose another --port")  # werkzeug would exit, not raise
     try:
         app = create_label_app(args.page, args.out, {"MODEL_PATH": args.model} if args.model else None)
         server = make_server(HOST, args.port, app, threaded=True, fd=sock.fileno())  # on a copy of it

@@ -19,6 +19,7 @@ from model import ModelError
 from server.app import create_app
 from server.config import ConfigError
 from server.errors import CliError
+from server.listen import listening
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
@@ -53,7 +54,11 @@ def register(subparsers: Any) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Load the model and settings (errors become one line), then run gunicorn until stopped."""
+    """Check the address, load the model and settings (errors become one line), then run gunicorn
+    until stopped."""
+    # Gunicorn, on a port it cannot open, retries for five seconds, logging each try, and stops with no
+    # hint of what to change: find out first.
+    listening(args.host, args.port, "is hush serve already running? else choose another --port").close()
     given = {
         "MODEL_PATH": args.model,
         "TOKEN": args.token,

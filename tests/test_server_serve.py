@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -119,3 +120,28 @@ def test_bad_model_stops_start_up_with_one_line(tmp_path: Path) -> None:
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("hush serve: error:"), result.stderr
         assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_an_address_it_cannot_listen_on_stops_start_up_with_one_line() -> None:
+    """A port already taken (another hush serve, say), an address this machine lacks and an unknown host
+    each get one line saying so, at once, where gunicorn would retry for seconds and exit with no hint."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        cases = {
+            ("--port", port): f"cannot listen on 127.0.0.1:{port}: Address already in use (is hush serve",
+            ("--host", "192.0.2.1", "--port", port): "cannot listen on 192.0.2.1",  # TEST-NET-1
+            ("--host", "no-such-host.invalid"): "--host no-such-host.invalid:",
+        }
+        for args, said in cases.items():
+            result = subprocess.run(
+                [sys.executable, "-m", "server.cli", "serve", *args],
+                cwd=REPO,
+                env=hush_env(),
+                capture_output=True,
+                text=True,
+                timeout=60,
+                stdin=subprocess.DEVNULL,
+            )
+            assert result.returncode == 2, result.stderr
+            lines = result.stderr.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith(f"hush serve: error: {said}"), result.stderr
