@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import tempfile
 import webbrowser
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from server.cli_serve import _port
 from server.config import ConfigError
 from server.errors import CliError
 from server.listen import listening
+from server.paths import check_can_write_in
 
 HOST = "127.0.0.1"  # loopback only: the pages can write files
 DEFAULT_PORT = 8788
@@ -63,16 +63,7 @@ def check_out_dir(out: Path, page: Path) -> None:
     """The folder can be written (or made), and saving there cannot overwrite the page itself."""
     if (out / page.name).resolve() == page.resolve():
         raise CliError(f"{out}: saving there would overwrite {page}; choose another folder with --out")
-    probe = out
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir():
-        raise CliError(f"{probe}: not a folder, cannot save into {out}")
-    try:
-        with tempfile.TemporaryFile(dir=probe):
-            pass
-    except OSError as err:
-        raise CliError(f"{out}: cannot write there ({err.strerror or err})") from None
+    check_can_write_in(out)
 
 
 def run_label(args: argparse.Namespace) -> int:

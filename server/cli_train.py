@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from model import ModelError, load_model
 from model.errors import PageError
+from model.files import replaced_atomically
 from model.predict import HushModel, threshold_text
 from server.cli_model import PEER_HELP, read_rules, require_existing, rules_text
 from server.errors import CliError
+from server.paths import check_can_write
 
 if TYPE_CHECKING:
     from model.filterlist import FilterList
@@ -106,6 +108,9 @@ def run_train(args: argparse.Namespace) -> int:
     if args.halvings and not args.report:
         raise CliError("--halvings goes with --report: the other halves are scored in the report")
     rules = read_rules(args.peer)
+    check_can_write(args.out, "--out")  # before minutes of training, not after
+    if args.report:
+        check_can_write(args.report, "--report")
     bar = ProgressBar()
     pages, own = _load(args.folders, args.strict, bar), _load(args.own, args.strict, bar)
     current = _current_model(args)
@@ -182,7 +187,7 @@ def run_train(args: argparse.Namespace) -> int:
             ranked=result.ranking,
             halves=halves,
         )
-        args.report.write_text(text, encoding="utf-8")
+        _write_report(text, args.report)
     print(
         f"wrote {out} ({model.version}, thresholds: {threshold_text(model.threshold)}); "
         f"serve it with: hush serve --model {out}"
@@ -250,6 +255,16 @@ def _current_model(args: argparse.Namespace) -> HushModel | None:
         raise CliError(
             f"cannot compare with the current model: {err}; --force replaces it without comparing"
         ) from None
+
+
+def _write_report(text: str, path: Path) -> None:
+    """Write the report whole or not at all (a report being replaced is never left half written)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with replaced_atomically(path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise CliError(f"cannot write the report {path}: {err.strerror or err}") from None
 
 
 def _save(model: HushModel, path: Path) -> None:

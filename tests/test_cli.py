@@ -80,6 +80,24 @@ def test_train_rejects_halvings_it_cannot_use(capsys, tmp_path, extra, message):
     assert not (tmp_path / "m.skops").exists()
 
 
+def test_train_checks_where_it_will_write_before_training(capsys, tmp_path):
+    """A model or report path that cannot be written stops the run at once, not after the training."""
+    (tmp_path / "a.html").write_text(APPEAL_PAGE)
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("a file, not a folder")
+    model = str(tmp_path / "m.skops")
+    cases = [
+        (["--out", str(tmp_path)], "--out", "that is a folder"),
+        (["--out", str(blocker / "m.skops")], str(blocker), "not a folder"),
+        (["--out", model, "--report", str(blocker / "r.md")], str(blocker), "not a folder"),
+    ]
+    for args, named, said in cases:
+        code, out, err = run(capsys, "train", str(tmp_path), *args)
+        assert code == 2 and named in err and said in err and err.count("\n") == 1, err
+        assert "trained" not in out
+    assert not (tmp_path / "m.skops").exists() and blocker.read_text() == "a file, not a folder"
+
+
 def test_classify_prints_the_blocks_it_would_hide(capsys, tmp_path):
     page = tmp_path / "p.html"
     page.write_text(APPEAL_PAGE)
