@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 
@@ -54,9 +55,33 @@ def resolve(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
         if value is not None and not isinstance(value, str | os.PathLike):
             raise ConfigError(f"{key} must be a string, got {type(value).__name__}")
         settings[key] = str(value) if value not in (None, "") else None
-    if settings["CORS_ORIGIN"] == "*":
-        raise ConfigError("CORS_ORIGIN must name one origin (e.g. https://example.org), not '*'")
+    if settings["CORS_ORIGIN"] is not None:
+        settings["CORS_ORIGIN"] = _origin(settings["CORS_ORIGIN"])
     return settings
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(value: str) -> str:
+    """One origin as browsers send it in ``Origin`` (scheme and host in lower case, no default port, no
+    '/' at the end): spelt otherwise it would never match, and CORS would fail with nothing said."""
+    given = f"CORS_ORIGIN must name one origin such as https://example.org, got {value!r}"
+    if value == "*":
+        raise ConfigError(f"{given}: not '*'")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises ValueError on a port that is not a number)
+    except ValueError:
+        raise ConfigError(given) from None
+    if not parts.scheme or not parts.hostname or parts.username is not None or parts.password is not None:
+        raise ConfigError(given)
+    if parts.path not in ("", "/") or parts.query or parts.fragment or value.endswith(("?", "#")):
+        raise ConfigError(f"{given}: no path, query or fragment")
+    scheme, host = parts.scheme.lower(), parts.netloc.lower()  # a '/' at the end goes, as browsers drop it
+    if DEFAULT_PORTS.get(scheme) == parts.port:
+        host = host.rpartition(":")[0]  # browsers leave the scheme's own port out
+    return f"{scheme}://{host}"
 
 
 def _positive_int(key: str, value: Any) -> int:

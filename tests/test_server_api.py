@@ -504,6 +504,16 @@ def test_cors_for_one_origin(make_client: Callable[..., FlaskClient]) -> None:
     assert "Access-Control-Allow-Origin" not in response.headers
 
 
+def test_the_origin_is_matched_as_browsers_spell_it(make_client: Callable[..., FlaskClient]) -> None:
+    """Capitals, the scheme's own port and a '/' at the end, which no Origin header carries."""
+    client = make_client(CORS_ORIGIN="HTTPS://Ok.Example:443/")
+    response = classify(client, {"html": "<p>x</p>"}, Origin="https://ok.example")
+    assert response.headers["Access-Control-Allow-Origin"] == "https://ok.example"
+    client = make_client(CORS_ORIGIN="http://127.0.0.1:3000")
+    response = classify(client, {"html": "<p>x</p>"}, Origin="http://127.0.0.1")
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
 # --- logging, config, openapi ----------------------------------------------------------------
 
 
@@ -524,7 +534,16 @@ def test_log_urls_when_asked(make_client: Callable[..., FlaskClient], access_lin
 
 
 @pytest.mark.parametrize(
-    "config", [{"MAX_BYTES": 0}, {"MAX_BYTES": "lots"}, {"LOG_URLS": "maybe"}, {"CORS_ORIGIN": "*"}]
+    "config",
+    [
+        {"MAX_BYTES": 0},
+        {"MAX_BYTES": "lots"},
+        {"LOG_URLS": "maybe"},
+        {"CORS_ORIGIN": "*"},
+        {"CORS_ORIGIN": "ok.example"},  # no scheme: no Origin header is ever spelt so
+        {"CORS_ORIGIN": "https://ok.example/app"},
+        {"CORS_ORIGIN": "https://ok.example:https"},
+    ],
 )
 def test_bad_settings_stop_the_app(hush_model: Any, config: dict[str, Any]) -> None:
     with pytest.raises(ConfigError):
