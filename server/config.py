@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+DEFAULT_PORTS = {"http": 80, "https": 443}  # left out of an Origin header
 
 DEFAULTS: dict[str, Any] = {
     "MODEL": None,  # an already-loaded model object (tests share one); else loaded from MODEL_PATH
@@ -58,9 +59,6 @@ def resolve(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
     if settings["CORS_ORIGIN"] is not None:
         settings["CORS_ORIGIN"] = _origin(settings["CORS_ORIGIN"])
     return settings
-
-
-DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _origin(value: str) -> str:
