@@ -48,13 +48,22 @@ def decode(data: bytes) -> str:
     return dammit.unicode_markup
 
 
+WEB = re.compile(r"https?:/", re.IGNORECASE)  # a web address given for a file (a Path keeps one "/")
+
+
+def no_such_page(path: Path) -> str:
+    """The error for a page file that does not exist, with a hint when it is a web address."""
+    hint = " (a web address: save the page first, e.g. curl -o page.html URL)" if WEB.match(str(path)) else ""
+    return f"{path}: no such file{hint}"
+
+
 def read_page(path: str | Path) -> str:
     """Read an HTML file as text; PageError for missing, empty or binary files."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise PageError(f"{path}: no such file") from None
+        raise PageError(no_such_page(path)) from None
     except IsADirectoryError:
         raise PageError(f"{path}: is a directory, not an HTML file") from None
     except OSError as err:

@@ -12,6 +12,7 @@ from typing import Any
 
 from model import ModelError
 from model.errors import PageError
+from model.parse import no_such_page
 from model.relabel import load_source
 from server.cli_serve import _port
 from server.config import ConfigError
@@ -52,7 +53,7 @@ def register(subparsers: Any) -> None:
 
 def check_page(page: Path) -> None:
     if not page.exists():
-        raise CliError(f"{page}: no such file")
+        raise CliError(no_such_page(page))
     if not page.is_file():
         raise CliError(f"{page}: not a file")
     if page.suffix.lower() not in PAGE_SUFFIXES:

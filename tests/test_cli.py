@@ -27,6 +27,12 @@ def test_a_missing_page(capsys, tmp_path, command):
     assert code == 2 and "no such file" in err and err.count("\n") == 1
 
 
+@pytest.mark.parametrize("command", ["classify", "label"])
+def test_a_web_address_for_a_page(capsys, command):
+    code, _, err = run(capsys, command, "https://news.example/story.html")
+    assert code == 2 and "no such file (a web address: save the page first" in err and err.count("\n") == 1
+
+
 def test_an_empty_page(capsys, tmp_path):
     empty = tmp_path / "empty.html"
     empty.write_text("  \n")
