@@ -202,6 +202,12 @@ def test_stopped_endpoint_leaves_page_untouched_and_shows_badge(hush, page, site
     assert hush.badge(tab) == "!"
     title = hush.sw("async (tabId) => chrome.action.getTitle({tabId})", tab)
     assert "cannot reach" in title
+    # The popup says what to do about it.
+    popup = hush.context.new_page()
+    popup.goto(hush.url(f"popup.html?tab={tab}"))
+    popup.get_by_text(re.compile(r"Start it with .hush serve.")).wait_for(timeout=3000)
+    assert "cannot reach http://127.0.0.1:" in popup.locator("#problem").inner_text()
+    popup.close()
 
 
 HOSTILE_ANSWERS = {
