@@ -91,6 +91,36 @@ def parse(html: str) -> etree._Element | None:
     return root
 
 
+# An open element -> the start tags that end it, as libxml2 reads them (extension/lib/compact.js leaves
+# out the end tags they make redundant).
+_ENDED_BY = {
+    "li": frozenset(["li"]),
+    "p": frozenset(
+        [
+            "div",
+            "p",
+            "ul",
+            "ol",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "table",
+            "form",
+            "blockquote",
+            "pre",
+            "hr",
+            "dl",
+            "address",
+            "fieldset",
+            "li",
+        ]
+    ),
+}
+
+
 class _TreeFeeder(_StdlibParser):
     """Feeds the standard library's tokenizer into an lxml TreeBuilder, with no depth limit."""
 
@@ -105,6 +135,8 @@ class _TreeFeeder(_StdlibParser):
             return
         clean = {k: v or "" for k, v in attrs if _valid_name(k)}
         name = tag if _valid_name(tag) else "span"
+        if self.open and name in _ENDED_BY.get(self.open[-1], ()):
+            self.builder.end(self.open.pop())
         self.builder.start(name, clean)
         if tag in _VOID:
             self.builder.end(name)

@@ -218,7 +218,8 @@ TOO_BIG_PAGE = (
 )
 
 # Markup the extension's compact copy rewrites: a link row in <font>, a table without <tbody>, icons
-# that are an empty <span> around an <svg>, long links with queries, generated class names, a body class.
+# that are an empty <span> around an <svg>, long links with queries, generated class names, a body class,
+# a paragraph that is all its section's text, a box whose only content is a link with an image, a list.
 MARKUP_PAGE = """<!DOCTYPE html><html class="no-js" lang="en"><head><meta charset="utf-8">
 <title>Markup</title></head><body class="single single-post postid-4411 page-template-default">
 <table class="layout-2col"><tr><td class="navbar"><font size="2"><a href="/index.php">Home</a> |
@@ -237,6 +238,10 @@ now</a></aside>
 <div class="gallery"><figure class="photo"><img src="/harbour.jpg" alt="The harbour"></figure></div>
 <div class="notes">Ferry notes <div class="ad-slot" id="slot-2"><img src="/ad.gif"></div> go on here.
 <span class="icon icon-anchor"><img src="/anchor.png"></span> Berth 4.</div>
+<section class="promo"><div class="promo-inner"><p>Tide tables for the week are pinned by the ticket office.
+</p></div></section>
+<ul class="tides"><li>High water 06:10</li> <li>Low water 12:25</li></ul>
+<div class="follow-us"><a href="https://social.example/harbourpress"><img src="/follow.png"></a></div>
 <div id="footer" class="site-footer"><p>Printed by the harbour press.
 <a href="javascript:void(0)">Top</a></p></div>
 </body></html>"""

@@ -60,6 +60,24 @@ def test_images_and_what_held_nothing_else_are_left_out(browser, fake, page, sit
     assert re.search(notes, html)
 
 
+def test_ids_and_end_tags_go_where_they_say_nothing(browser, fake, page, site):
+    """The server names the outermost stamped elements whose text is all appeal, never one without text:
+    a paragraph that holds all its stamped section's text, and a box with no text, are sent without ids.
+    Nor are the end tags the server's parser infers from what follows."""
+    html = sent_copy(browser, fake, page, f"http://127.0.0.1:{site}/markup.html")
+    stamp = r" data-hush-id=[0-9a-z]+"
+    assert re.search(f"<section{stamp} class=promo><div class=promo-inner><p>Tide tables", html)
+    # ... and so is the </a> that the </div> after it implies.
+    assert "<div class=follow-us><a href=//social.example/harbourpress></div>" in html
+    # A box whose text is split among its children keeps its id, and they keep theirs.
+    assert re.search(f'<aside{stamp} class="support-box member-drive" role=complementary><h2{stamp}>', html)
+    # A list item's end tag goes where the next item or the list's end closes it.
+    tides = f"<ul{stamp} class=tides><li{stamp}>High water 06:10<li{stamp}>Low water 12:25</ul>"
+    assert re.search(tides, html)
+    ids = re.findall(r"data-hush-id=([0-9a-z]+)", html)
+    assert len(ids) == len(set(ids))
+
+
 def test_payload_is_compact_and_main_thread_time_is_short(hush, page, site):
     stats = open_article(hush, page, site, "/big.html")
     perf = stats["perf"]

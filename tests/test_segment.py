@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from lxml import etree
+
 from model.parse import parse, read_page
 from model.segment import segment
 
@@ -97,6 +100,33 @@ def test_nesting_ten_thousand_deep_keeps_the_text_and_what_follows():
     html = "<body>" + "<div>" * 10_000 + "deep text" + "</div>" * 10_000 + "<p>after the tower</p></body>"
     got = texts(html)
     assert "deep text" in got and "after the tower" in got
+
+
+# Markup with every end tag, and as the extension writes it (extension/lib/compact.js): without the end
+# tags that what follows implies.
+WITH_END_TAGS = (
+    "<ul><li>one</li><li><a href=/two>two</a></li><li>three<ul><li>inner</li></ul></li></ul>"
+    "<div><p>para</p><div>next</div><p>last <span>word</span></p></div>"
+    "<span><label><span>name</span></label></span><a href=/x><div>card</div></a>"
+    "<table><tr><td><div>cell</div></td></tr></table><p>tail</p>"
+)
+AS_SENT = (
+    "<ul><li>one<li><a href=/two>two</li><li>three<ul><li>inner</ul></ul>"
+    "<div><p>para<div>next</div><p>last <span>word</div>"
+    "<span><label><span>name</label></span><a href=/x><div>card</div></a>"
+    "<table><tr><td><div>cell</table><p>tail"
+)
+
+
+@pytest.mark.parametrize("depth", [10, 10_000])
+def test_end_tags_the_extension_leaves_out_are_inferred(depth):
+    """At any nesting depth: libxml2, and the builder for pages too deep for it, read the same tree."""
+
+    def tree(body: str) -> bytes:
+        return etree.tostring(parse("<body>" + "<div>" * depth + body + "</div>" * depth + "</body>"))
+
+    assert tree(AS_SENT) == tree(WITH_END_TAGS)
+    assert tree("<ul><li>one<li>two</ul>") != tree("<ul><li>one<ul><li>two</ul></ul>")  # not vacuous
 
 
 def test_malformed_markup_still_gives_blocks():

@@ -39,7 +39,17 @@
     "dd", "blockquote", "pre", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "details", "summary", "dialog",
     "fieldset", "address", "caption", "script", "style", "noscript", "template", "link", "meta",
     "iframe", "svg", "select", "option"]);
-  const VALUE_INPUT_TYPES = new Set(["button", "submit", "reset", "radio", "checkbox"]);
+  const BUTTON_INPUT_TYPES = new Set(["button", "submit"]);
+  // End tags the server's parser (libxml2, model/parse.py) infers, so the copy leaves them out: an end tag
+  // followed by its parent's, when that one may close it (an end tag closes the elements open inside its
+  // element only if they rank no higher: a </div> closes a <span>, a </span> does not close a <div>); a
+  // </li> before the next item; a </p> before a block that ends a paragraph. Never the end of an element
+  // whose contents are not markup.
+  const END_RANK = new Map([["div", 150], ["td", 160], ["th", 160], ["tr", 170], ["thead", 180],
+    ["tbody", 180], ["tfoot", 180], ["table", 190]]); // all others: 100
+  const KEEP_END = new Set(["title", "textarea", "select", "option", "script", "style"]);
+  const ENDS_P = new Set(["div", "p", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "table", "form",
+    "blockquote", "pre", "hr", "dl", "address", "fieldset", "li"]); // all in BLOCK: never emptied away
 
   function escapeText(text) {
     return /[&<>]/.test(text) ? text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;") : text;
@@ -154,9 +164,14 @@
     const reals = []; // `real` as it was before its start tag
     const labelled = [];
     const single = [];
+    const marks = []; // its stamp ({id, start, chars: visible characters before it, kids}) or null
+    const openStamps = []; // the marks of the open stamped elements, innermost last
     const self = { step, out, ids, textChars: 0, visibleChars: 0, elements: 0, aborted: false, tooBig: false };
     let cur = opts.skipRoot ? root.firstChild : root;
     let size = 0;
+    let written = null; // set by enter()
+    // Index in out of an end tag -> the tags of the elements whose end tags were left out before it.
+    const endsLeftOut = new Map();
     let visited = 0; // elements walked, left out or not
     const maxElements = opts.maxElements || Infinity;
     let labelDepth = 0;
@@ -169,6 +184,7 @@
       reals.push(-1);
       labelled.push(false);
       single.push(false);
+      marks.push(null);
     }
 
     function attributes(el, tag) {
@@ -191,21 +207,19 @@
           v = trimHref(v);
           if (v) s += attr("href", v);
         }
-      } else if (tag === "input" || tag === "button") {
-        const type = el.getAttribute("type");
-        if (type) s += attr("type", squash(type, 30));
-        v = el.getAttribute("name");
-        if (v) s += attr("name", squash(v, 60));
-        v = el.getAttribute("value");
-        if (v && (tag === "button" || VALUE_INPUT_TYPES.has((type || "").toLowerCase()))) {
-          s += attr("value", squash(v, 100));
-        }
+      } else if (tag === "input") {
+        // The model counts an input as a button when it is one; its other types, names and values it
+        // does not read.
+        v = (el.getAttribute("type") || "").toLowerCase();
+        if (BUTTON_INPUT_TYPES.has(v)) s += " type=" + v;
       }
       return s;
     }
 
-    /** Write el's start tag; returns its end tag, or null when el is left out with its contents. */
+    /** Write el's start tag; returns its end tag, or null when el is left out with its contents. Sets
+     * `written` to the mark of the id it wrote, if any. */
     function enter(el, tag, parentSingle) {
+      written = null;
       let id = idMap.get(el);
       const label = labels !== null && labels.has(el);
       if (id === undefined && !label) {
@@ -222,12 +236,15 @@
       if (id !== undefined) {
         ids.add(id);
         s += " data-hush-id=" + id; // base 36: never quoted
+        written = { id, start: -1, chars: self.visibleChars, kids: [] };
       }
       if (label && labelDepth === 0) s += attr("data-hush-label", labels.get(el));
       if (el.hasAttributes()) s += attributes(el, tag);
       s += ">";
+      dropEndBefore(tag);
       out.push(s);
       real = out.length - 1;
+      if (written) written.start = real;
       size += s.length;
       self.elements += 1;
       return VOID.has(tag) ? "" : "</" + tag + ">";
@@ -241,6 +258,8 @@
       const label = labelled.pop();
       if (label) labelDepth -= 1;
       single.pop();
+      const mark = marks.pop();
+      if (mark) openStamps.pop();
       if (!closer) return;
       // Nothing but spaces and emptied blocks written since its start tag.
       if (real === start && !label && !KEEP_EMPTY.has(el.localName)) {
@@ -248,8 +267,63 @@
         real = before;
         return;
       }
+      close(closer);
+      if (mark) settle(mark);
+    }
+
+    /** Write an end tag, leaving out the one just before it when this one closes that element too. */
+    function close(closer) {
+      const tag = closer.slice(2, -1);
+      const last = out.length - 1;
+      let inside = null; // what this end tag closes besides its element
+      if (last >= 0 && out[last].startsWith("</")) {
+        const prev = out[last].slice(2, -1);
+        const before = endsLeftOut.get(last) || [];
+        if (prev !== tag && !KEEP_END.has(prev) && !before.includes(tag) &&
+            (END_RANK.get(prev) || 100) <= (END_RANK.get(tag) || 100)) {
+          out.pop();
+          inside = [...before, prev];
+        }
+      }
       out.push(closer);
       real = out.length - 1;
+      if (inside) endsLeftOut.set(real, inside);
+      else endsLeftOut.delete(real);
+    }
+
+    /** Before a start tag: leave out the end tag just written if this start tag closes its element. */
+    function dropEndBefore(tag) {
+      const last = out.length - 1;
+      if (last < 0 || endsLeftOut.has(last)) return;
+      const end = out[last];
+      if ((end === "</li>" && tag === "li") || (end === "</p>" && ENDS_P.has(tag))) out.pop();
+    }
+
+    /**
+     * Ids the server would never answer with go again once an element is written (fewer characters to
+     * send, the same collapsed): the server names the outermost stamped elements whose text is all appeal,
+     * and never one with no text. So a stamped element with no visible text loses its id, and so does one
+     * whose nearest stamped ancestor holds no other visible text (the ancestor would be named instead).
+     */
+    function settle(mark) {
+      const chars = self.visibleChars - mark.chars;
+      for (const kid of mark.kids) if (kid.chars === chars) unstamp(kid);
+      if (chars === 0) {
+        unstamp(mark);
+      } else if (openStamps.length) {
+        mark.chars = chars;
+        openStamps[openStamps.length - 1].kids.push(mark);
+      }
+    }
+
+    function unstamp(mark) {
+      const s = out[mark.start];
+      const piece = " data-hush-id=" + mark.id;
+      const at = s.indexOf(" ");
+      if (at < 0 || !s.startsWith(piece, at) || !/[ >]/.test(s.charAt(at + piece.length))) return;
+      out[mark.start] = s.slice(0, at) + s.slice(at + piece.length);
+      size -= piece.length;
+      ids.delete(mark.id);
     }
 
     /**
@@ -308,6 +382,7 @@
             const depth = stack.length;
             const before = real;
             const closer = enter(cur, tag, depth > 0 && single[depth - 1]);
+            const mark = written;
             if (closer !== null && !VOID.has(tag) && cur.firstChild !== null) {
               const label = labels !== null && labels.has(cur);
               if (label) labelDepth += 1;
@@ -318,13 +393,13 @@
               reals.push(before);
               labelled.push(label);
               single.push(id !== undefined && closer !== "" && wrapsOneElement(cur));
+              marks.push(mark);
+              if (mark) openStamps.push(mark);
               cur = cur.firstChild;
               continue;
             }
-            if (closer) {
-              out.push(closer);
-              real = out.length - 1;
-            }
+            if (closer) close(closer);
+            if (mark) unstamp(mark); // no contents: no text
           }
         } else if (type === 3) {
           const data = cur.data;
