@@ -164,14 +164,17 @@
     const reals = []; // `real` as it was before its start tag
     const labelled = [];
     const single = [];
-    const marks = []; // its stamp ({id, start, chars: visible characters before it, kids}) or null
+    const marks = []; // its stamp ({id, start, chars: visible characters before it, kid, kids}) or null
     const openStamps = []; // the marks of the open stamped elements, innermost last
     const self = { step, out, ids, textChars: 0, visibleChars: 0, elements: 0, aborted: false, tooBig: false };
     let cur = opts.skipRoot ? root.firstChild : root;
     let size = 0;
     let written = null; // set by enter()
-    // Index in out of an end tag -> the tags of the elements whose end tags were left out before it.
-    const endsLeftOut = new Map();
+    // The last end tag written, where it stands in out, and the tags of the elements whose end tags were
+    // left out before it (it closes them too). Only the last entry of out is ever looked at, and no end
+    // tag is written inside an element that is then dropped as empty, so one is enough.
+    let lastEnd = -1;
+    let lastEndCloses = null;
     let visited = 0; // elements walked, left out or not
     const maxElements = opts.maxElements || Infinity;
     let labelDepth = 0;
@@ -236,7 +239,7 @@
       if (id !== undefined) {
         ids.add(id);
         s += " data-hush-id=" + id; // base 36: never quoted
-        written = { id, start: -1, chars: self.visibleChars, kids: [] };
+        written = { id, start: -1, chars: self.visibleChars, kid: null, kids: 0 };
       }
       if (label && labelDepth === 0) s += attr("data-hush-label", labels.get(el));
       if (el.hasAttributes()) s += attributes(el, tag);
@@ -276,25 +279,23 @@
       const tag = closer.slice(2, -1);
       const last = out.length - 1;
       let inside = null; // what this end tag closes besides its element
-      if (last >= 0 && out[last].startsWith("</")) {
+      if (last === lastEnd && out[last].startsWith("</")) {
         const prev = out[last].slice(2, -1);
-        const before = endsLeftOut.get(last) || [];
-        if (prev !== tag && !KEEP_END.has(prev) && !before.includes(tag) &&
+        if (prev !== tag && !KEEP_END.has(prev) && !(lastEndCloses && lastEndCloses.includes(tag)) &&
             (END_RANK.get(prev) || 100) <= (END_RANK.get(tag) || 100)) {
           out.pop();
-          inside = [...before, prev];
+          inside = lastEndCloses ? [...lastEndCloses, prev] : [prev];
         }
       }
       out.push(closer);
-      real = out.length - 1;
-      if (inside) endsLeftOut.set(real, inside);
-      else endsLeftOut.delete(real);
+      real = lastEnd = out.length - 1;
+      lastEndCloses = inside;
     }
 
     /** Before a start tag: leave out the end tag just written if this start tag closes its element. */
     function dropEndBefore(tag) {
       const last = out.length - 1;
-      if (last < 0 || endsLeftOut.has(last)) return;
+      if (last < 0 || (last === lastEnd && lastEndCloses)) return;
       const end = out[last];
       if ((end === "</li>" && tag === "li") || (end === "</p>" && ENDS_P.has(tag))) out.pop();
     }
@@ -307,12 +308,15 @@
      */
     function settle(mark) {
       const chars = self.visibleChars - mark.chars;
-      for (const kid of mark.kids) if (kid.chars === chars) unstamp(kid);
+      // Stamped children with text hold apart text: one holds all of it only if it is the only one.
+      if (mark.kids === 1 && mark.kid.chars === chars) unstamp(mark.kid);
       if (chars === 0) {
         unstamp(mark);
       } else if (openStamps.length) {
         mark.chars = chars;
-        openStamps[openStamps.length - 1].kids.push(mark);
+        const parent = openStamps[openStamps.length - 1];
+        parent.kid = mark;
+        parent.kids += 1;
       }
     }
 
