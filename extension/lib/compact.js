@@ -174,6 +174,7 @@
     // left out before it (it closes them too). Only the last entry of out is ever looked at, and no end
     // tag is written inside an element that is then dropped as empty, so one is enough.
     let lastEnd = -1;
+    let lastEndTag = "";
     let lastEndCloses = null;
     let visited = 0; // elements walked, left out or not
     const maxElements = opts.maxElements || Infinity;
@@ -270,17 +271,15 @@
         real = before;
         return;
       }
-      close(closer);
+      close(el.localName, closer);
       if (mark) settle(mark);
     }
 
     /** Write an end tag, leaving out the one just before it when this one closes that element too. */
-    function close(closer) {
-      const tag = closer.slice(2, -1);
-      const last = out.length - 1;
+    function close(tag, closer) {
       let inside = null; // what this end tag closes besides its element
-      if (last === lastEnd && out[last].startsWith("</")) {
-        const prev = out[last].slice(2, -1);
+      if (lastEnd === out.length - 1) {
+        const prev = lastEndTag;
         if (prev !== tag && !KEEP_END.has(prev) && !(lastEndCloses && lastEndCloses.includes(tag)) &&
             (END_RANK.get(prev) || 100) <= (END_RANK.get(tag) || 100)) {
           out.pop();
@@ -289,15 +288,17 @@
       }
       out.push(closer);
       real = lastEnd = out.length - 1;
+      lastEndTag = tag;
       lastEndCloses = inside;
     }
 
     /** Before a start tag: leave out the end tag just written if this start tag closes its element. */
     function dropEndBefore(tag) {
-      const last = out.length - 1;
-      if (last < 0 || (last === lastEnd && lastEndCloses)) return;
-      const end = out[last];
-      if ((end === "</li>" && tag === "li") || (end === "</p>" && ENDS_P.has(tag))) out.pop();
+      if (lastEnd !== out.length - 1 || lastEndCloses) return;
+      if ((lastEndTag === "li" && tag === "li") || (lastEndTag === "p" && ENDS_P.has(tag))) {
+        out.pop();
+        lastEnd = -1;
+      }
     }
 
     /**
@@ -324,7 +325,8 @@
       const s = out[mark.start];
       const piece = " data-hush-id=" + mark.id;
       const at = s.indexOf(" ");
-      if (at < 0 || !s.startsWith(piece, at) || !/[ >]/.test(s.charAt(at + piece.length))) return;
+      const after = s.charCodeAt(at + piece.length); // a space or ">" (32, 62): the whole id
+      if (at < 0 || !s.startsWith(piece, at) || (after !== 32 && after !== 62)) return;
       out[mark.start] = s.slice(0, at) + s.slice(at + piece.length);
       size -= piece.length;
       ids.delete(mark.id);
@@ -402,7 +404,7 @@
               cur = cur.firstChild;
               continue;
             }
-            if (closer) close(closer);
+            if (closer) close(tag, closer);
             if (mark) unstamp(mark); // no contents: no text
           }
         } else if (type === 3) {
