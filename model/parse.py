@@ -93,32 +93,8 @@ def parse(html: str) -> etree._Element | None:
 
 # An open element -> the start tags that end it, as libxml2 reads them (extension/lib/compact.js leaves
 # out the end tags they make redundant).
-_ENDED_BY = {
-    "li": frozenset(["li"]),
-    "p": frozenset(
-        [
-            "div",
-            "p",
-            "ul",
-            "ol",
-            "h1",
-            "h2",
-            "h3",
-            "h4",
-            "h5",
-            "h6",
-            "table",
-            "form",
-            "blockquote",
-            "pre",
-            "hr",
-            "dl",
-            "address",
-            "fieldset",
-            "li",
-        ]
-    ),
-}
+_ENDS_P = "div p ul ol li dl table form blockquote pre hr address fieldset h1 h2 h3 h4 h5 h6"
+_ENDED_BY = {"li": frozenset(["li"]), "p": frozenset(_ENDS_P.split())}
 
 
 class _TreeFeeder(_StdlibParser):
