@@ -164,7 +164,9 @@
     const reals = []; // `real` as it was before its start tag
     const labelled = [];
     const single = [];
-    const marks = []; // its stamp ({id, start, chars: visible characters before it, kid, kids}) or null
+    // its stamp or null: {id, start, chars (visible characters before it; once closed, in it), the last
+    // stamped child with text and how many}
+    const marks = [];
     const openStamps = []; // the marks of the open stamped elements, innermost last
     const self = { step, out, ids, textChars: 0, visibleChars: 0, elements: 0, aborted: false, tooBig: false };
     let cur = opts.skipRoot ? root.firstChild : root;
