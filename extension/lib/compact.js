@@ -394,13 +394,12 @@
             if (closer !== null && !VOID.has(tag) && cur.firstChild !== null) {
               const label = labels !== null && labels.has(cur);
               if (label) labelDepth += 1;
-              const id = idMap.get(cur);
               stack.push(cur);
               closers.push(closer);
               starts.push(closer === "" ? -1 : out.length - 1);
               reals.push(before);
               labelled.push(label);
-              single.push(id !== undefined && closer !== "" && wrapsOneElement(cur));
+              single.push(mark !== null && wrapsOneElement(cur)); // it wrote an id (so a tag)
               marks.push(mark);
               if (mark) openStamps.push(mark);
               cur = cur.firstChild;
