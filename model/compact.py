@@ -150,8 +150,9 @@ def href(value: str) -> str:
     """A link as the extension sends it: no query or fragment, no scheme, no ``www.``, long paths cut to
     their last two segments; "" for links that go nowhere (``javascript:``, ``data:``).
 
-    The extension also drops the host of links to the page's own site, which only it knows; that host
-    names one site and says nothing the model can carry to another."""
+    The extension also drops the host of links to the page's own site (written with or without ``www.``,
+    with either scheme or none), which only it knows; that host names one site and says nothing the
+    model can carry to another."""
     v = value.strip()
     if v[:11].lower().startswith(_NOT_A_LINK):
         return ""

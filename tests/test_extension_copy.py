@@ -78,6 +78,33 @@ def test_ids_and_end_tags_go_where_they_say_nothing(browser, fake, page, site):
     assert len(ids) == len(set(ids))
 
 
+def test_links_to_the_pages_own_site_go_as_their_paths(browser, fake, page):
+    """On a page at https://www.ferry.example/, a link to that site goes as its path, written with or
+    without "www.", with either scheme or none; a link to any other host, a subdomain too, keeps it."""
+    url = "https://www.ferry.example/today.html"
+    links = [
+        ("https://www.ferry.example/news/", "Timetable news"),
+        ("http://ferry.example/donate", "Keep the ferry afloat"),
+        ("//WWW.Ferry.example/about?ref=nav", "About the crossing"),
+        ("https://ferry.example", "Home"),
+        ("https://ferry.example.org/routes", "Routes elsewhere"),
+        ("https://shop.ferry.example/mugs", "Mugs"),
+    ]
+    nav = "".join(f'<li><a href="{href}">{text}</a></li>' for href, text in links)
+    body = f"<!DOCTYPE html><title>Ferry</title><nav><ul>{nav}</ul></nav><p>Boats run from Monday.</p>"
+    page.route(url, lambda route: route.fulfill(status=200, body=body, content_type="text/html"))
+    html = sent_copy(browser, fake, page, url)
+    sent = re.findall(r"<a href=([^>]*)>", html)
+    assert sent == [
+        '"/news/"',
+        "/donate",
+        "/about",
+        '"/"',
+        "//ferry.example.org/routes",
+        "//shop.ferry.example/mugs",
+    ]
+
+
 def test_payload_is_compact_and_main_thread_time_is_short(hush, page, site):
     stats = open_article(hush, page, site, "/big.html")
     perf = stats["perf"]

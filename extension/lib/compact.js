@@ -102,7 +102,8 @@
     return node === null || (node.nodeType === 1 && BLOCK.has(node.localName)) || node.nodeType === 8;
   }
 
-  const SITE_PREFIX = location.origin + "/"; // read once: a document's origin never changes
+  // The page's own site: its host (and port) without "www.", as links to it are read with either scheme.
+  const OWN_HOST = location.host.replace(/^www\./i, "").toLowerCase();
   /** href without query, fragment, data:/javascript:/blob: URLs. Returns "" to drop the attribute. */
   function trimHref(value) {
     let v = value.trim();
@@ -112,14 +113,11 @@
     const cut = v.search(/[?#]/);
     if (cut >= 0) v = v.slice(0, cut);
     let host = "";
-    if (v.startsWith(SITE_PREFIX)) {
-      v = v.slice(SITE_PREFIX.length - 1); // same site: the path is enough
-    } else {
-      const m = /^(?:https?:)?\/\/(?:www\.)?([^/]*)/i.exec(v); // another site: host and path, no scheme
-      if (m) {
-        host = "//" + m[1];
-        v = v.slice(m[0].length);
-      }
+    const m = /^(?:https?:)?\/\/(?:www\.)?([^/]*)/i.exec(v); // an address with a host: no scheme, no www.
+    if (m) {
+      v = v.slice(m[0].length);
+      if (m[1].toLowerCase() !== OWN_HOST) host = "//" + m[1];
+      else if (!v) v = "/"; // the page's own site: the path is enough
     }
     if (v.length > 40) {
       // Long paths: the last two segments say what the link is ("…/ueber-uns/mitglied-werden/").
