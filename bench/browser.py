@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import payload_parts
-from bench.common import APPEAL_RULES, real_files, summary, tests_module
+from bench.common import APPEAL_RULES, captured_url, real_files, summary, tests_module
 
 # Runs in the page's own world before its scripts: the raw outerHTML size at DOMContentLoaded (before the
 # content script, which runs at document_idle, stamps anything) and the moment the first block collapses.
@@ -41,11 +41,18 @@ def _metrics(cdp: Any) -> dict[str, float]:
     return {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
 
 
-def _visit(browser: Any, url: str, collapse: bool, profile: bool = False) -> dict[str, Any] | None:
+def _visit(
+    browser: Any, url: str, collapse: bool, profile: bool = False, body: bytes | None = None
+) -> dict[str, Any] | None:
     """Open url in a fresh tab; the content script's stats, page times, CDP main-thread metrics and, with
-    `profile`, a CPU profile of the tab's main thread."""
+    `profile`, a CPU profile of the tab's main thread. With `body`, the tab is given it as the document at
+    url (any address: nothing goes to the network), and every other request of the page stays refused."""
     page = browser.context.new_page()
     try:
+        if body is not None:
+            url = page.evaluate("(u) => { const a = new URL(u); a.hash = ''; return a.href; }", url)
+            html = {"status": 200, "body": body, "content_type": "text/html; charset=utf-8"}
+            page.route(lambda address: address == url, lambda route: route.fulfill(**html))
         cdp = browser.context.new_cdp_session(page)
         cdp.send("Performance.enable")
         if profile:
@@ -223,10 +230,15 @@ def payload(
     )
     rows, left_out = [], []
     for i, (path, file) in enumerate(files.items(), 1):
-        url = f"http://127.0.0.1:{site}{path}"
+        # At the address it was captured from, where there is one: there, links to its own site are sent
+        # as their paths, as on the live site. From loopback, every such link would name another site.
+        address = captured_url(file)
         fake.requests.clear()
         try:
-            seen = _visit(browser, url, collapse=False)
+            if address:
+                seen = _visit(browser, address, collapse=False, body=file.read_bytes())
+            else:
+                seen = _visit(browser, f"http://127.0.0.1:{site}{path}", collapse=False)
         except Exception as err:  # a page that hangs or navigates itself away is left out, and named
             seen, why = None, f"{type(err).__name__}: {str(err).splitlines()[0][:80]}"
         else:
@@ -240,6 +252,7 @@ def payload(
         rows.append(
             {
                 "page": file.name,
+                "at_own_address": bool(address),
                 "file_bytes": file.stat().st_size,
                 "raw_chars": raw,
                 "payload_chars": perf["payloadChars"],

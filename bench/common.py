@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from urllib.parse import urlsplit
 
 from lxml import etree
 
-from model.labelled import stamp_all
+from model.labelled import read_meta, stamp_all
 from model.parse import parse, read_page
 from model.segment import LABEL_ATTR
 
@@ -62,6 +63,18 @@ def stamped(path: Path) -> str:
 
 def real_files() -> list[Path]:
     return sorted(REALPAGES.glob("*.html")) if REALPAGES.is_dir() else []
+
+
+def captured_url(path: Path) -> str | None:
+    """The http(s) address a real page was captured from (its sidecar's ``url``), if it names one."""
+    url = read_meta(path).get("url")
+    if not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if parts.scheme in ("http", "https") and parts.hostname else None
 
 
 def load_pages(quick: bool) -> list[Page]:

@@ -291,7 +291,7 @@ METHOD = [
     "connection (gunicorn's sync workers close it), until the request budget or the time limit is reached. "
     "Latency is the client's; the server's own `elapsed_ms` is shown beside it. Worker memory is the RSS of "
     "gunicorn's worker processes (psutil), at start before any request, and every 1,000 requests.",
-    "Browser: Debian Chromium, headless, with the unpacked extension (tests/browser_support.py), pages "
+    "Browser: Debian Chromium, headless, with the unpacked extension (tests/browser_support.py), test pages "
     "served from loopback. Main-thread time is the content script's own account of its work, timed with "
     "`performance.now()` around each piece: its sliced DOM work (`busyMs`) and its other synchronous work "
     "(`otherMs`: handing the copy to `runtime.sendMessage`, joining it, collapsing, noting mutations); the "
@@ -303,7 +303,9 @@ METHOD = [
     "`loadEventStart` to the first element getting "
     "`data-hush-hidden` (a MutationObserver in the page). Payload is what the serialiser sends against "
     "`document.documentElement.outerHTML` at `DOMContentLoaded`, before any stamp; the endpoint for this "
-    'part is a stub answering `{"hide": []}`.',
+    'part is a stub answering `{"hide": []}`. Each real page is loaded at the address it was captured from '
+    "(its sidecar's `url`; the browser is handed the file, nothing reaches the network), so that links to "
+    "its own site are sent as paths, as on the live site; a page without one is served from loopback.",
     "Model: `hush train` in a fresh process (wall time), the shipped model file's size, and `load_model()` "
     "in fresh processes (median of the runs; imports timed apart).",
 ]
@@ -561,7 +563,8 @@ def _browser_section(r: dict[str, Any]) -> list[str]:
         mp = pl["median_page"]
         lines += [
             "",
-            f"Payload on {pl['pages']} real pages: median {pl['ratio']['median']:.1%} of the raw outerHTML "
+            f"Payload on {pl['pages']} real pages ({_own_address(pl)}): median {pl['ratio']['median']:.1%} "
+            "of the raw outerHTML "
             f"(p95 {pl['ratio']['p95']:.1%}, max {pl['ratio']['max']:.1%}); against the file size, median "
             f"{pl['file_ratio']['median']:.1%}. The median-sized page (`{mp['page']}`, "
             f"{mp['raw_chars'] / 1024:.0f} K chars) sends {mp['ratio']:.1%}. Sliced main-thread work on "
@@ -594,6 +597,12 @@ def _browser_section(r: dict[str, Any]) -> list[str]:
                 "Left out: " + "; ".join(f"`{s['page']}` ({s['why']})" for s in pl["left_out"]) + ".",
             ]
     return lines
+
+
+def _own_address(pl: dict[str, Any]) -> str:
+    """How many of the payload part's pages were loaded at their own address (older results: none)."""
+    own = sum(1 for row in pl["rows"] if row.get("at_own_address"))
+    return f"{own} at the address they were captured from, {pl['pages'] - own} from loopback"
 
 
 def _training_section(r: dict[str, Any]) -> list[str]:
