@@ -280,6 +280,10 @@ def spread(
     # precision Hush aims at. A gate of 0.4 for such boxes (0.7 for the others): real pages 0.904/0.531,
     # content hidden on 127 page scorings, F1 better in 6 of 9; hand-written 0.957/0.745 and 231. It hid
     # the same form, and also a "we don't support your browser" notice and a nature club's outings list.
+    # And: a box whose blocks are all lone links (a menu) lending its score only to the items whose block
+    # score reaches 0.3, each item being a choice of its own. Nine halvings: real pages 0.906/0.518 to
+    # 0.907/0.517, content hidden on 123 page scorings, 127 fewer content characters for 172 fewer appeal
+    # ones, F1 better in 1 of 9 and worse in 4; hand-written 0.957/0.736 to 0.958/0.735 and 223: noise.
     out = np.zeros(n_blocks)
     for span, s in zip(spans, scores, strict=True):
         if gate > 0.0 and block_scores is not None and block_scores[span.b0 : span.b1].max() < gate:
