@@ -233,12 +233,10 @@ def payload(
         # At the address it was captured from, where there is one: there, links to its own site are sent
         # as their paths, as on the live site. From loopback, every such link would name another site.
         address = captured_url(file)
+        url = address or f"http://127.0.0.1:{site}{path}"
         fake.requests.clear()
         try:
-            if address:
-                seen = _visit(browser, address, collapse=False, body=file.read_bytes())
-            else:
-                seen = _visit(browser, f"http://127.0.0.1:{site}{path}", collapse=False)
+            seen = _visit(browser, url, collapse=False, body=file.read_bytes() if address else None)
         except Exception as err:  # a page that hangs or navigates itself away is left out, and named
             seen, why = None, f"{type(err).__name__}: {str(err).splitlines()[0][:80]}"
         else:

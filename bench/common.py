@@ -70,11 +70,12 @@ def captured_url(path: Path) -> str | None:
     url = read_meta(path).get("url")
     if not isinstance(url, str):
         return None
+    url = url.strip()
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
     except ValueError:
         return None
-    return url.strip() if parts.scheme in ("http", "https") and parts.hostname else None
+    return url if parts.scheme in ("http", "https") and parts.hostname else None
 
 
 def load_pages(quick: bool) -> list[Page]:
