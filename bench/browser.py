@@ -42,13 +42,28 @@ def _metrics(cdp: Any) -> dict[str, float]:
 
 
 def _visit(
-    browser: Any, url: str, collapse: bool, profile: bool = False, body: bytes | None = None
+    browser: Any,
+    url: str,
+    collapse: bool,
+    profile: bool = False,
+    body: bytes | None = None,
+    refuse: str | None = None,
 ) -> dict[str, Any] | None:
     """Open url in a fresh tab; the content script's stats, page times, CDP main-thread metrics and, with
     `profile`, a CPU profile of the tab's main thread. With `body`, the tab is given it as the document at
-    url (any address: nothing goes to the network), and every other request of the page stays refused."""
+    url (any address: nothing goes to the network), and every other request of the page stays refused.
+    With `refuse` (a URL glob), the browser refuses the page's requests that match it, and `refused`
+    counts them."""
     page = browser.context.new_page()
+    refused = [0]
     try:
+        if refuse is not None:
+
+            def abort(route: Any) -> None:
+                refused[0] += 1
+                route.abort()
+
+            page.route(refuse, abort)
         if body is not None:
             url = page.evaluate("(u) => { const a = new URL(u); a.hash = ''; return a.href; }", url)
             html = {"status": 200, "body": body, "content_type": "text/html; charset=utf-8"}
@@ -66,7 +81,12 @@ def _visit(
         if collapse:
             page.wait_for_function("window.__hushBench.collapsedAt > 0", timeout=10000)
         page.wait_for_timeout(300)  # let the collapse, the count and the observer's work finish
-        seen = {"stats": stats, "times": page.evaluate(PAGE_TIMES), "metrics": _metrics(cdp)}
+        seen = {
+            "stats": stats,
+            "times": page.evaluate(PAGE_TIMES),
+            "metrics": _metrics(cdp),
+            "refused": refused[0],
+        }
         if profile:
             seen["profile"] = cdp.send("Profiler.stop")["profile"]
         return seen
@@ -159,6 +179,29 @@ def extension_cost(browser: Any, endpoint: str, site: int, path: str, repeats: i
         "task_delta": med["task"] - statistics.median(base),
         "js_where": split[len(split) // 2] if split else {},
         "other_by_kind": {k: statistics.median(v) for k, v in sorted(other_by_kind.items())},
+    }
+
+
+def shared_cores(browser: Any, site: int, path: str, repeats: int, refuse: str) -> dict[str, Any]:
+    """The content script's own time on one page, in loads alternated with and without the page's requests
+    that match `refuse` refused by the browser. The script's work is the same either way (the refused
+    images fail as the served ones do, with a 404); what differs is the loopback page server answering
+    those requests on the same two cores, and the browser fetching them."""
+    url = f"http://127.0.0.1:{site}{path}"
+    runs: dict[str, list[float]] = {"served": [], "refused": []}
+    requests = 0
+    for _ in range(repeats):
+        for key, glob in (("served", None), ("refused", refuse)):
+            seen = _visit(browser, url, collapse=True, refuse=glob)
+            if seen:
+                perf = seen["stats"]["perf"]
+                runs[key].append(perf["busyMs"] + perf.get("otherMs", 0.0))
+                requests = max(requests, seen["refused"])
+    return {
+        "refuse": refuse,
+        "requests": requests,
+        "repeats": min(len(v) for v in runs.values()),
+        **{k: statistics.median(v) for k, v in runs.items() if v},
     }
 
 
@@ -310,6 +353,8 @@ def run(quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
             # The bar is read on this page: twice the loads, for a median that moves less between runs
             # (over three runs of 7 loads it read 46.1, 54.6 and 44.6 ms).
             out["big"] = extension_cost(browser, endpoint, site, "/big.html", 2 * repeats + 1)
+            log("  browser: 1 MB page, its images refused")
+            out["big_shared"] = shared_cores(browser, site, "/big.html", 2 * repeats + 1, "**/img/**")
             log("  browser: article page")
             out["article"] = extension_cost(browser, endpoint, site, "/article.html", repeats)
             out["big_server"] = server_time(browser, fake, fake_port, site, "/big.html")

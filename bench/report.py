@@ -548,6 +548,19 @@ def _browser_section(r: dict[str, Any]) -> list[str]:
             + ", ".join(f"{k} {v:.1f}" for k, v in kinds.items())
             + ". *send* is handing the copy to `runtime.sendMessage`, which serialises it.",
         ]
+    shared = br.get("big_shared")
+    if shared and "served" in shared and "refused" in shared:
+        lines += [
+            "",
+            f"Part of that time is the two cores being shared. The 1 MB page asks for {shared['requests']} "
+            "images while it loads, as the content script works, and the loopback page server (a Python "
+            "process on the same machine) answers each with a 404. In "
+            f"{shared['repeats']} loads alternated with as many in which the browser refuses those requests "
+            f"(`{shared['refuse']}`), the content script's own time was {_f(shared['served'], ' ms')} with "
+            f"them and {_f(shared['refused'], ' ms')} without. The script does the same work either way (the "
+            "images fail both times): the difference is the machine's other work on those requests, "
+            "competing for the two cores. The bar above is read with the images served.",
+        ]
     if srv:
         lines += [
             "",
