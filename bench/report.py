@@ -552,9 +552,9 @@ def _browser_section(r: dict[str, Any]) -> list[str]:
     if shared and "served" in shared and "refused" in shared:
         lines += [
             "",
-            f"Part of that time is the two cores being shared. The 1 MB page asks for {shared['requests']} "
-            "images while it loads, as the content script works, and the loopback page server (a Python "
-            "process on the same machine) answers each with a 404. In "
+            "Part of that time is the two cores being shared. While the 1 MB page loads, as the content "
+            f"script works, it requests {shared['requests']} images, and the loopback page server (a Python "
+            "process on the same machine) answers each that it has no such file. In "
             f"{shared['repeats']} loads alternated with as many in which the browser refuses those requests "
             f"(`{shared['refuse']}`), the content script's own time was {_f(shared['served'], ' ms')} with "
             f"them and {_f(shared['refused'], ' ms')} without. The script does the same work either way (the "
