@@ -184,8 +184,8 @@ def extension_cost(browser: Any, endpoint: str, site: int, path: str, repeats: i
 
 def shared_cores(browser: Any, site: int, path: str, repeats: int, refuse: str) -> dict[str, Any]:
     """The content script's own time on one page, in loads alternated with and without the page's requests
-    that match `refuse` refused by the browser. The script's work is the same either way (the refused
-    images fail as the served ones do, with a 404); what differs is the loopback page server answering
+    that match `refuse` refused by the browser. The script's work is the same either way (the images
+    fail both times: refused, or answered with a 404); what differs is the loopback page server answering
     those requests on the same two cores, and the browser fetching them."""
     url = f"http://127.0.0.1:{site}{path}"
     runs: dict[str, list[float]] = {"served": [], "refused": []}
