@@ -704,6 +704,7 @@
           error: stateError,
           mode,
           collapsed: hiddenCount(),
+          ids: idToEl.size,
           perf: Object.assign({}, perf),
         });
         return false;

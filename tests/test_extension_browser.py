@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 import zipfile
 
 import browser_support as bs
@@ -146,6 +147,43 @@ def test_appeal_injected_after_load_is_collapsed(hush, page, site):
     assert stats["perf"]["fragmentsSent"] >= 1
     # Only the new subtree went to the endpoint, not the whole page again.
     assert stats["perf"]["fragmentChars"] < stats["perf"]["payloadChars"]
+
+
+REPLACE_FEED = """(round) => {
+    const old = document.getElementById('feed');
+    if (old) old.remove();
+    const feed = document.createElement('div');
+    feed.id = 'feed';
+    for (let i = 0; i < 3000; i++) {
+        const item = document.createElement('p');
+        item.textContent = 'Feed item ' + round + '.' + i + ': the ferry to Berth 4 leaves at ten past.';
+        feed.appendChild(item);
+    }
+    document.getElementById('story').appendChild(feed);
+}"""
+
+
+def test_a_long_lived_page_forgets_the_ids_of_what_it_removed(hush, page, site):
+    """A feed that keeps replacing its items: past 20,000 ids the script forgets those of elements that
+    left the page, keeps those of elements still in it, and still collapses an appeal added after that."""
+    open_article(hush, page, site, "/late.html?manual")
+    tab = hush.tab_id(page)
+    article_ids = hush.stats(tab)["ids"]
+    for round_ in range(8):  # 3,000 new ids a round: the eighth round's flush finds more than 20,000
+        sent = hush.stats(tab)["perf"]["fragmentsSent"]
+        page.evaluate(REPLACE_FEED, round_)
+        deadline = time.monotonic() + 10
+        while hush.stats(tab)["perf"]["fragmentsSent"] == sent:
+            assert time.monotonic() < deadline, f"round {round_}: the new feed items were never sent"
+            time.sleep(0.05)
+    stats = hush.stats(tab)
+    assert stats["perf"]["stamped"] > 24_000
+    # Kept: the article's ids and the last feed's (its 3,000 items and the feed itself); the seven
+    # feeds removed are forgotten.
+    assert stats["ids"] == article_ids + 3_001, (article_ids, stats["ids"])
+    page.evaluate("window.injectAppeal()")
+    wait_appeal_collapsed(page, "#late-appeal")
+    assert_article_visible(page)
 
 
 def test_pausing_a_site_leaves_it_untouched(hush, page, site):
