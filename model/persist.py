@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from pathlib import Path
 
 import sklearn
@@ -51,6 +52,20 @@ EXPECTED_TYPES = frozenset(
 )
 
 
+# What reading a damaged archive raises: in the zip reader, in zlib, or in skops reading a schema of the
+# wrong shape.
+UNREADABLE = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    LookupError,
+    TypeError,
+    AttributeError,
+)
+
+
 def types_in(path: Path) -> set[str]:
     """Every type named in a skops file's schema, read without loading anything."""
     with zipfile.ZipFile(path) as archive:
@@ -88,7 +103,7 @@ def load(path: Path) -> HushModel:
     try:
         found = types_in(path)
         untrusted = set(sio.get_untrusted_types(file=path))
-    except (zipfile.BadZipFile, json.JSONDecodeError, KeyError, ValueError, OSError, TypeError) as err:
+    except UNREADABLE as err:
         raise ModelError(f"{path} is not a Hush model file (unreadable skops archive: {err})") from None
     unexpected = sorted((found | untrusted) - EXPECTED_TYPES)
     if unexpected:
@@ -102,6 +117,8 @@ def load(path: Path) -> HushModel:
                 f"{path} was made by an older Hush (no sequence stage); retrain with 'hush train'"
             )
         metadata = json.loads(payload["metadata"])
+        if not isinstance(metadata, dict):
+            raise ModelError(f"{path} is damaged or not a Hush model (its metadata is not a table)")
         model = HushModel(payload["block"], payload["box"], payload["sequence"], metadata, path=path)
     except ModelError:
         raise

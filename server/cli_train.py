@@ -79,6 +79,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.set_defaults(handler=run_train)
 
 
+MAX_WEIGHT = 1000  # one of your pages counting as more than this many corpus pages drowns out the rest
+
+
 def _check_folders(folders: list[Path]) -> None:
     from model.labelled import has_labels, page_files
 
@@ -91,13 +94,33 @@ def _check_folders(folders: list[Path]) -> None:
             raise CliError(f"{folder}: no labelled pages (no element carries data-hush-label)")
 
 
+def _check_not_inputs(args: argparse.Namespace) -> None:
+    """CliError when --out and --report name one file, or when either would replace a page training reads
+    (or its sidecar), or write a file that the next training would read as a page."""
+    from model.labelled import page_files
+
+    if args.report and args.out.resolve() == args.report.resolve():
+        raise CliError(f"--out and --report both name {args.out}: give the report another name")
+    folders = [*args.folders, *args.own]
+    pages = {path.resolve() for _, path in page_files(folders)}
+    read = pages | {page.with_suffix(".json") for page in pages}
+    roots = [folder.resolve() for folder in folders if folder.is_dir()]
+    for option, target in (("--out", args.out), ("--report", args.report)):
+        if not target:
+            continue
+        where = target.resolve()
+        inside = any(where.is_relative_to(root) for root in roots)
+        if where in read or (inside and where.suffix.lower() in (".html", ".htm")):
+            raise CliError(f"{option} {target}: that is, or would become, a page training reads")
+
+
 def run_train(args: argparse.Namespace) -> int:
     from model.train import relative_folders
     from server.progress import ProgressBar
     from server.train_summary import comparison_lines, cv_lines
 
-    if not args.weight > 0:
-        raise CliError("--weight must be a positive number")
+    if not 0 < args.weight <= MAX_WEIGHT:  # NaN and infinity fail this too
+        raise CliError(f"--weight must be a number above 0 and at most {MAX_WEIGHT}")
     if args.jobs < 1:
         raise CliError("--jobs must be 1 or more")
     _check_folders([*args.folders, *args.own])
@@ -111,6 +134,7 @@ def run_train(args: argparse.Namespace) -> int:
     check_can_write(args.out, "--out")  # before minutes of training, not after
     if args.report:
         check_can_write(args.report, "--report")
+    _check_not_inputs(args)
     bar = ProgressBar()
     pages, own = _load(args.folders, args.strict, bar), _load(args.own, args.strict, bar)
     current = _current_model(args)

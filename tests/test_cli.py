@@ -86,6 +86,14 @@ def test_train_rejects_halvings_it_cannot_use(capsys, tmp_path, extra, message):
     assert not (tmp_path / "m.skops").exists()
 
 
+@pytest.mark.parametrize("weight", ["0", "-1", "nan", "inf", "1e308"])
+def test_train_rejects_a_weight_it_cannot_use(capsys, tmp_path, weight):
+    (tmp_path / "a.html").write_text(APPEAL_PAGE)
+    code, _, err = run(capsys, "train", str(tmp_path), "--out", str(tmp_path / "m.skops"), "--weight", weight)
+    assert code == 2 and "--weight must be a number above 0 and at most 1000" in err
+    assert not (tmp_path / "m.skops").exists()
+
+
 def test_train_checks_where_it_will_write_before_training(capsys, tmp_path):
     """A model or report path that cannot be written stops the run at once, not after the training."""
     (tmp_path / "a.html").write_text(APPEAL_PAGE)
@@ -102,6 +110,31 @@ def test_train_checks_where_it_will_write_before_training(capsys, tmp_path):
         assert code == 2 and named in err and said in err and err.count("\n") == 1, err
         assert "trained" not in out
     assert not (tmp_path / "m.skops").exists() and blocker.read_text() == "a file, not a folder"
+
+
+def test_train_never_writes_over_its_own_pages_or_model(capsys, tmp_path):
+    """The model and the report are different files, and neither replaces a page training reads (or its
+    sidecar) nor lands in a training folder as a page the next run would read."""
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    page = pages / "a.html"
+    page.write_text(APPEAL_PAGE)
+    sidecar = pages / "a.json"
+    sidecar.write_text('{"url": "https://news.example/a"}')
+    model = str(tmp_path / "m.skops")
+    cases = [
+        (["--out", model, "--report", model], "both name"),
+        (["--out", str(page)], "a page training reads"),
+        (["--out", model, "--report", str(page)], "a page training reads"),
+        (["--out", model, "--report", str(sidecar)], "a page training reads"),
+        (["--out", model, "--report", str(pages / "sub" / "report.html")], "a page training reads"),
+    ]
+    for args, said in cases:
+        code, out, err = run(capsys, "train", str(pages), *args, "--force")
+        assert code == 2 and said in err and err.count("\n") == 1, (args, err)
+        assert "trained" not in out
+    assert page.read_text() == APPEAL_PAGE and sidecar.read_text().startswith("{")
+    assert not (tmp_path / "m.skops").exists() and not (pages / "sub").exists()
 
 
 def test_classify_prints_the_blocks_it_would_hide(capsys, tmp_path):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import struct
 import subprocess
 import sys
 import zipfile
@@ -150,8 +151,11 @@ def test_unreadable_pages_are_named_and_skipped_or_fail_strict(trained, tmp_path
 # --- model files ------------------------------------------------------------------------------------
 
 
+BAD_MODELS = ("tampered", "truncated", "foreign", "old-sklearn", "garbled", "odd-schema")
+
+
 def bad_model_files(folder: Path, shipped: HushModel) -> dict[str, Path]:
-    files = {name: folder / f"{name}.skops" for name in ("tampered", "truncated", "foreign", "old-sklearn")}
+    files = {name: folder / f"{name}.skops" for name in BAD_MODELS}
     with zipfile.ZipFile(SHIPPED_MODEL) as src, zipfile.ZipFile(files["tampered"], "w") as dst:
         for item in src.infolist():
             data = src.read(item)
@@ -164,6 +168,19 @@ def bad_model_files(folder: Path, shipped: HushModel) -> dict[str, Path]:
     meta = dict(shipped.metadata, sklearn_version="1.0.2")
     stages = (shipped.block_model, shipped.box_model, shipped.sequence_model)
     save(HushModel(*stages, meta), files["old-sklearn"])
+    with zipfile.ZipFile(SHIPPED_MODEL) as src, zipfile.ZipFile(files["garbled"], "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item, src.read(item), compress_type=zipfile.ZIP_DEFLATED)
+    with zipfile.ZipFile(files["garbled"]) as archive:
+        schema = archive.getinfo("schema.json")
+    data = bytearray(files["garbled"].read_bytes())
+    # The schema's compressed data starts after its local header (30 bytes, its name, its extra field);
+    # a first byte of 0x07 is a final block of the reserved type, which zlib refuses.
+    name_len, extra_len = struct.unpack("<HH", data[schema.header_offset + 26 : schema.header_offset + 30])
+    data[schema.header_offset + 30 + name_len + extra_len] = 0x07
+    files["garbled"].write_bytes(bytes(data))
+    with zipfile.ZipFile(files["odd-schema"], "w") as dst:
+        dst.writestr("schema.json", "[]")
     return files
 
 
@@ -184,7 +201,7 @@ def test_loading_never_unpickles(bad_files, monkeypatch):
             load_model(path)
 
 
-@pytest.mark.parametrize("name", ["tampered", "truncated", "foreign", "old-sklearn"])
+@pytest.mark.parametrize("name", BAD_MODELS)
 def test_a_bad_model_file_stops_serve_with_one_line(bad_files, reliability_counts, name):
     done = run(
         [sys.executable, "-m", "server.cli", "serve", "--port", "0", "--model", str(bad_files[name])],
