@@ -7,3 +7,7 @@ class ModelError(Exception):
 
 class PageError(Exception):
     """A page file cannot be read as HTML (missing, empty, binary)."""
+
+
+class PageTooLarge(PageError):
+    """A page holds more elements than Hush reads (``model.parse.MAX_ELEMENTS``)."""

@@ -93,12 +93,15 @@ def stamp_all(root: etree._Element) -> None:
 
 def load_page(path: Path, source: Path, *, stamped: bool = False) -> LabelledPage:
     html = read_page(path)
-    root = parse(html)
-    if root is None:
-        raise PageError(f"{path}: no HTML in the file")
-    if stamped:
-        stamp_all(root)
-    page = segment(root, with_labels=True)
+    try:
+        root = parse(html)
+        if root is None:
+            raise PageError("no HTML in the file")
+        if stamped:
+            stamp_all(root)
+        page = segment(root, with_labels=True)
+    except PageError as err:
+        raise PageError(f"{path}: {err}") from None
     meta = read_meta(path)
     site = str(meta.get("site") or meta.get("template") or source_host(root) or path.stem)
     appeal, other, content = block_label_chars(page)

@@ -10,7 +10,7 @@ from pathlib import Path
 from bs4 import UnicodeDammit
 from lxml import etree
 
-from model.errors import PageError
+from model.errors import PageError, PageTooLarge
 
 # Characters XML trees cannot hold; libxml2 would turn some into U+FFFD and choke on others.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -32,6 +32,20 @@ _VOID = frozenset(
         "wbr",
     ]
 )
+
+
+# What Hush reads of a page at most. The extension skips pages with more elements than this, and the model
+# refuses them (PageTooLarge): a flat megabyte of "<p>a</p>" is 100,000 elements, and each costs the model
+# some 40 microseconds and 4 KB while it works.
+MAX_ELEMENTS = 100_000
+# libxml2 stops nesting at 2048 levels, and the page is then built here; an element that would go deeper
+# than this is put beside the deepest one instead, as browsers do past their own limit (512 in Chromium).
+# lxml's walks of a tree slow down with the square of its depth: 200,000 levels took minutes.
+MAX_DEPTH = 4096
+
+
+def too_many_elements() -> PageTooLarge:
+    return PageTooLarge(f"the page has more than {MAX_ELEMENTS:,} elements, more than Hush reads")
 
 
 def _parser() -> etree.HTMLParser:
@@ -87,7 +101,7 @@ def parse(html: str) -> etree._Element | None:
         # libxml2 stops at nesting depth 2048 and drops the rest of the page; build it ourselves,
         # keeping libxml2's truncated tree if the standard library's tokenizer gives up too.
         with contextlib.suppress(AssertionError, ValueError, etree.LxmlError):
-            root = _parse_without_depth_limit(data.decode("utf-8"))
+            root = _parse_past_depth_limit(data.decode("utf-8"))
     return root
 
 
@@ -98,12 +112,13 @@ _ENDED_BY = {"li": frozenset(["li"]), "p": frozenset(_ENDS_P.split())}
 
 
 class _TreeFeeder(_StdlibParser):
-    """Feeds the standard library's tokenizer into an lxml TreeBuilder, with no depth limit."""
+    """Feeds the standard library's tokenizer into an lxml TreeBuilder, nesting at most MAX_DEPTH levels."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.builder = etree.TreeBuilder()
         self.open: list[str] = []
+        self.elements = 0
         self.builder.start("html", {})
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -113,6 +128,11 @@ class _TreeFeeder(_StdlibParser):
         name = tag if _valid_name(tag) else "span"
         if self.open and name in _ENDED_BY.get(self.open[-1], ()):
             self.builder.end(self.open.pop())
+        if len(self.open) >= MAX_DEPTH and tag not in _VOID:
+            self.builder.end(self.open.pop())  # beside the deepest element, not inside it
+        self.elements += 1
+        if self.elements > MAX_ELEMENTS:
+            raise too_many_elements()
         self.builder.start(name, clean)
         if tag in _VOID:
             self.builder.end(name)
@@ -154,7 +174,7 @@ def _valid_name(name: str) -> bool:
     return bool(_NAME.match(name))
 
 
-def _parse_without_depth_limit(text: str) -> etree._Element:
+def _parse_past_depth_limit(text: str) -> etree._Element:
     feeder = _TreeFeeder()
     feeder.feed(text)
     return feeder.close_tree()

@@ -17,6 +17,7 @@ from itertools import accumulate
 from lxml import etree
 
 from model import compact
+from model.parse import MAX_ELEMENTS, too_many_elements
 
 BLOCK_TAGS = frozenset(
     [
@@ -200,7 +201,8 @@ def visible_chars(text: str) -> int:
 
 
 def segment(root: etree._Element | None, *, with_labels: bool = False) -> Page:
-    """Walk the tree once and return its blocks, contexts, pieces and stamped elements."""
+    """Walk the tree once and return its blocks, contexts, pieces and stamped elements; PageTooLarge past
+    MAX_ELEMENTS elements."""
     return _Walker(with_labels).run(root)
 
 
@@ -331,6 +333,8 @@ class _Walker:
                 continue
             if event == "start":
                 self.order += 1
+                if self.order > MAX_ELEMENTS:
+                    raise too_many_elements()
                 if tag in SKIP_TAGS:
                     walker.skip_subtree()
                     pending.append(("skip", False, False))

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify
 from flask.typing import ResponseReturnValue
 
+from model.errors import PageTooLarge
 from server.body import fail, json_request_body, parse_json
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
@@ -25,7 +26,10 @@ def classify() -> ResponseReturnValue:
     fields = validate(parse_json(body.data), check_surrogates=bool(_SURROGATE_ESCAPE.search(body.data)))
     g.page_url = fields.get("url")
     model = current_app.extensions["hush_model"]
-    result = model.classify(fields["html"])
+    try:
+        result = model.classify(fields["html"])
+    except PageTooLarge as err:
+        fail(413, "too_many_elements", str(err))
     return jsonify(
         hide=list(result.hide),
         blocks=[{"id": block["id"], "score": float(block["score"])} for block in result.blocks],

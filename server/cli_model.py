@@ -157,11 +157,14 @@ def run_classify(args: argparse.Namespace) -> int:
         html = read_page(args.page)
     except PageError as err:
         raise CliError(str(err)) from None
-    root = parse(html)
-    if root is None:
-        raise CliError(f"{args.page}: no HTML in the file")
-    stamp_all(root)
-    scored = model.classify_tree(root)
+    try:
+        root = parse(html)
+        if root is None:
+            raise CliError(f"{args.page}: no HTML in the file")
+        stamp_all(root)
+        scored = model.classify_tree(root)
+    except PageError as err:
+        raise CliError(f"{args.page}: {err}") from None
     shown = 0
     best = scored.best()
     for i, block in enumerate(scored.page.blocks):

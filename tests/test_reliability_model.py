@@ -13,10 +13,12 @@ from collections.abc import Callable, Iterator
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lxml import etree
 from threadpoolctl import threadpool_limits
 
 from model import HushModel, load_model
-from model.parse import decode, parse
+from model.errors import PageTooLarge
+from model.parse import MAX_DEPTH, MAX_ELEMENTS, decode, parse
 from model.segment import segment
 
 RATIO_LIMIT = 12  # time(4n) / time(n); linear is about 4, quadratic 16
@@ -226,10 +228,10 @@ def mixed_encodings(n: int) -> str:
 
 
 GIANTS: dict[str, tuple[Callable[[int], str], int, set[str] | None]] = {
-    "nesting 100,000 deep": (deep, 100_000, {"d"}),
-    "nesting 100,000 deep, never closed": (deep_unclosed, 100_000, {"s"}),
+    "nesting 90,000 deep": (deep, 90_000, {"d"}),
+    "nesting 90,000 deep, never closed": (deep_unclosed, 90_000, {"s"}),
     "10 MB text node": (text_node, 10_000_000, {"t"}),
-    "200,000 sibling elements": (siblings, 200_000, None),
+    "90,000 sibling elements": (siblings, 90_000, None),
     "2,000 sibling paragraphs": (sibling_paragraphs, 2_000, None),
     "huge attributes": (huge_attributes, 5_000_000, None),
     "NUL bytes": (nul_bytes, 2_000_000, {"n", "m"}),
@@ -243,6 +245,34 @@ def timed(model: HushModel, text: str) -> tuple[float, list[str]]:
     started = time.perf_counter()
     found = returned_ids(model, text)
     return time.perf_counter() - started, found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<p>a</p>" * (MAX_ELEMENTS + 1),
+        "<div>" * (MAX_ELEMENTS + 1) + "x",  # built by model/parse.py past libxml2's depth limit
+        siblings(MAX_ELEMENTS + 1),
+    ],
+    ids=["flat", "nested", "inline"],
+)
+def test_pages_with_more_elements_than_hush_reads_are_refused(model, reliability_counts, text):
+    reliability_counts["model_cases"] += 1
+    with pytest.raises(PageTooLarge, match="more than 100,000 elements"):
+        model.classify(text)
+
+
+def test_nesting_past_the_depth_limit_keeps_every_word(model):
+    """Past MAX_DEPTH levels an element goes beside the deepest one, not inside it: the words all stay."""
+    words = [f"word{i}" for i in range(5000)]
+    text = "".join(f"<div>{w} " for w in words) + "</div>" * len(words)
+    root = parse(text)
+    depth = deepest = 0
+    for event, _ in etree.iterwalk(root, events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        deepest = max(deepest, depth)
+    assert MAX_DEPTH < deepest <= MAX_DEPTH + 2  # below <html> and <body>
+    assert " ".join(root.itertext()).split() == words
 
 
 @pytest.mark.parametrize("name", list(GIANTS))

@@ -312,6 +312,16 @@ def test_gzip_limit_applies_to_decompressed_size(make_client: Callable[..., Flas
     assert response.status_code == 413
 
 
+def test_a_page_of_more_elements_than_hush_reads_is_413(client: FlaskClient) -> None:
+    """A body under the byte limit can still hold more elements than the model reads (the extension skips
+    such pages): a clear 413 at once, not minutes of work and gigabytes in a worker."""
+    response = client.post("/v1/classify", json={"html": "<p>a</p>" * 100_001})
+    assert response.status_code == 413
+    error = response.get_json()["error"]
+    assert error["code"] == "too_many_elements" and "100,000 elements" in error["message"]
+    assert client.post("/v1/classify", json={"html": "<p>a</p>" * 99_990}).status_code == 200
+
+
 def test_other_content_encoding_is_415(client: FlaskClient) -> None:
     response = client.post("/v1/classify", data=b"{}", content_type=JSON, headers={"Content-Encoding": "br"})
     assert response.status_code == 415
