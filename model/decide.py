@@ -17,7 +17,8 @@ def piece_flags(page: Page, appeal_blocks: np.ndarray) -> list[bool]:
 def hide_ids(page: Page, appeal_blocks: np.ndarray) -> list[str]:
     """The outermost stamped elements whose text is all appeal, in document order, each id once.
 
-    An element holding any content character is never returned; an element with no text is never
+    An element holding any content character is never returned, nor is its id when another element
+    carries it too (a client that stamps one id twice would hide both); an element with no text is never
     returned on its own (there is nothing to judge), but goes with an appeal box that contains it.
     """
     if not page.stamped:
@@ -27,17 +28,21 @@ def hide_ids(page: Page, appeal_blocks: np.ndarray) -> list[str]:
     total_cum = page.cum_chars
     hide: list[str] = []
     seen: set[str] = set()
+    on_content: set[str] = set()
     covered_until = -1
     for s in page.stamped:  # sorted by document order
         if s.order <= covered_until:
-            continue
+            continue  # inside an element already named: all appeal
         appeal = appeal_cum[s.p1] - appeal_cum[s.p0]
-        if appeal and appeal == total_cum[s.p1] - total_cum[s.p0]:
+        total = total_cum[s.p1] - total_cum[s.p0]
+        if appeal and appeal == total:
             covered_until = s.end
             if s.id not in seen:
                 seen.add(s.id)
                 hide.append(s.id)
-    return hide
+        elif total > appeal:
+            on_content.add(s.id)
+    return [i for i in hide if i not in on_content] if on_content & seen else hide
 
 
 def block_scores_by_id(page: Page, appeal_blocks: np.ndarray, scores: np.ndarray) -> list[dict]:

@@ -156,6 +156,19 @@ def test_errors_reach_the_shell_without_a_traceback(tmp_path):
     assert "Traceback" not in done.stderr and done.stderr.startswith("hush evaluate: error:")
 
 
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
+    """`hush classify page.html | head -1`: the pipe closes before the output is written."""
+    page = tmp_path / "p.html"
+    page.write_text(APPEAL_PAGE)
+    command = [sys.executable, "-m", "server.cli", "classify", str(page)]
+    cwd = Path(__file__).resolve().parents[1]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd) as proc:
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=120)
+    assert code == 141 and "Traceback" not in err and "BrokenPipe" not in err, err
+
+
 def test_corpus_stats_counts_pages_blocks_and_characters(capsys, tmp_path):
     (tmp_path / "a.html").write_text(APPEAL_PAGE)
     meta = {"label": "appeal", "kind": "donation", "lang": "en", "style": "noclass"}

@@ -38,3 +38,10 @@ def test_ids_come_in_document_order_each_once():
 
 def test_nothing_appeal_nothing_hidden():
     assert decide(set()) == []
+
+
+def test_an_id_that_also_marks_content_is_never_hidden():
+    """Two elements stamped with one id ("9"): hidden only when both are all appeal, since a client that
+    collapses by id would collapse both."""
+    assert "9" not in decide({"Dear readers"})
+    assert decide({"Dear readers again", "Give to us"}) == ["5"]

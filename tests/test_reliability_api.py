@@ -256,6 +256,7 @@ def test_duplicate_ids(server, reliability_counts):
     reliability_counts["api_requests"] += 1
     assert set(named(answer)) <= {"same", "twin"}
     assert len(answer["hide"]) == len(set(answer["hide"]))
+    assert "same" not in answer["hide"]  # it marks the council paragraph too
 
 
 HOSTILE_IDS = ['a"b', "a'b", "<script>alert(1)</script>", "</div><div>", "&amp;", "x>y<z", '"><img src=x>']
