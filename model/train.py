@@ -77,7 +77,12 @@ class TrainingError(Exception):
 
 def _fit(model: Pipeline, samples: list[Samples], idx: list[int]) -> Pipeline:
     X, y, w = (np.concatenate([samples[i][k] for i in idx]) for k in range(3))
-    model.fit(X, y, classify__sample_weight=w)
+    try:
+        model.fit(X, y, classify__sample_weight=w)
+    except ValueError as err:  # e.g. a column with no value at all: no box among the pages has a link
+        raise TrainingError(
+            f"the labelled pages are too few or too alike to fit a model ({err}): add more"
+        ) from None
     return model
 
 

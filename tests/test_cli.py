@@ -69,6 +69,21 @@ def test_train_rejects_pages_without_any_appeal(capsys, tmp_path):
     assert code == 2 and "no appeal" in err
 
 
+def test_train_on_pages_too_few_to_fit_a_model(capsys, tmp_path):
+    """Two pages whose appeal boxes hold no link: a column of the box model has no value at all."""
+    (tmp_path / "a.html").write_text(
+        '<body><div data-hush-label="appeal"><p>Spenden Sie jetzt für unsere Zeitung</p></div><p>Inhalt</p>'
+    )
+    (tmp_path / "b.html").write_text(
+        "<body><p>The council met on Monday.</p><div data-hush-label='appeal'><h3>Support our journalism</h3>"
+        "<p>Please donate monthly: $5, $10 or $25.</p><p data-hush-label='other'>free newsletter</p></div>"
+    )
+    code, _, err = run(capsys, "train", str(tmp_path), "--out", str(tmp_path / "m.skops"))
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and last.startswith("hush train: error: the labelled pages are too few"), err
+    assert "Traceback" not in err and not (tmp_path / "m.skops").exists()
+
+
 def test_train_rejects_a_missing_folder(capsys, tmp_path):
     code, _, err = run(capsys, "train", str(tmp_path / "nowhere"))
     assert code == 2 and "no such file or folder" in err
