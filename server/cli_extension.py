@@ -85,11 +85,12 @@ def load_manifest(source: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict):
         raise CliError(f"{manifest_path} is not a JSON object")
     version = manifest.get("version")
-    if not isinstance(version, str) or not VERSION_RE.match(version):
+    if not isinstance(version, str) or not VERSION_RE.fullmatch(version):
         raise CliError(f"{manifest_path} has no valid version (like 1.2.3), got {version!r}")
     background = manifest.get("background")
     if not isinstance(background, dict) or "service_worker" not in background or "scripts" not in background:
         raise CliError(f"{manifest_path} needs background.service_worker and background.scripts")
+    _references(manifest)  # every field naming files is of the shape browsers read
     return manifest
 
 
@@ -136,22 +137,58 @@ def _write_zip(target: Path, manifest: dict[str, Any], source: Path, files: list
 
 
 def _missing_references(manifest: dict[str, Any], names: set[str]) -> set[str]:
+    return {ref for ref in _references(manifest) if ref not in names}
+
+
+def _references(manifest: dict[str, Any]) -> set[str]:
+    """The files the manifest names; CliError where a field is not of the shape browsers read."""
     refs: set[str] = set()
-    background = manifest.get("background", {})
+    background = _table(manifest, "background")
     if "service_worker" in background:
-        refs.add(background["service_worker"])
-    refs.update(background.get("scripts", []))
-    for script in manifest.get("content_scripts", []):
-        refs.update(script.get("js", []))
-        refs.update(script.get("css", []))
-    refs.update(manifest.get("icons", {}).values())
-    action = manifest.get("action", {})
+        refs.add(_text(background["service_worker"], "background.service_worker"))
+    refs.update(_texts(background.get("scripts", []), "background.scripts"))
+    scripts = manifest.get("content_scripts", [])
+    if not isinstance(scripts, list) or not all(isinstance(s, dict) for s in scripts):
+        raise CliError("manifest.json: content_scripts must be a list of objects")
+    for script in scripts:
+        refs.update(_texts(script.get("js", []), "content_scripts[].js"))
+        refs.update(_texts(script.get("css", []), "content_scripts[].css"))
+    refs.update(_icons(manifest.get("icons", {}), "icons"))
+    action = _table(manifest, "action")
     if "default_popup" in action:
-        refs.add(action["default_popup"])
-    refs.update(action.get("default_icon", {}).values())
+        refs.add(_text(action["default_popup"], "action.default_popup"))
+    refs.update(_icons(action.get("default_icon", {}), "action.default_icon"))
     if "options_ui" in manifest:
-        refs.add(manifest["options_ui"]["page"])
-    return {ref for ref in refs if ref not in names}
+        refs.add(_text(_table(manifest, "options_ui").get("page"), "options_ui.page"))
+    return refs
+
+
+def _table(manifest: dict[str, Any], key: str) -> dict[str, Any]:
+    value = manifest.get(key, {})
+    if not isinstance(value, dict):
+        raise CliError(f"manifest.json: {key} must be an object")
+    return value
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise CliError(f"manifest.json: {where} must name a file")
+    return value
+
+
+def _texts(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list):
+        raise CliError(f"manifest.json: {where} must be a list of file names")
+    return [_text(item, where) for item in value]
+
+
+def _icons(value: Any, where: str) -> list[str]:
+    """An icon's file, or a table of them by size."""
+    if isinstance(value, str):
+        return [_text(value, where)]
+    if not isinstance(value, dict):
+        raise CliError(f"manifest.json: {where} must be a file name or an object of them by size")
+    return [_text(item, where) for item in value.values()]
 
 
 def pack(source: Path, out: Path) -> list[Path]:

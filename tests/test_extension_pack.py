@@ -151,6 +151,31 @@ def test_pack_errors_are_one_line(tmp_path):
         run_pack("--out", str(blocker))
 
 
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({"version": "1.0\n"}, "no valid version"),
+        ({"icons": ["icons/icon-16.png"]}, "icons must be"),
+        ({"content_scripts": {"js": ["content.js"]}}, "content_scripts must be a list of objects"),
+        ({"content_scripts": ["content.js"]}, "content_scripts must be a list of objects"),
+        ({"action": "popup.html"}, "action must be an object"),
+        ({"options_ui": {"open_in_tab": True}}, "options_ui.page must name a file"),
+        ({"background": {**MANIFEST["background"], "service_worker": 7}}, "service_worker must name a file"),
+        (
+            {"background": {**MANIFEST["background"], "scripts": "background.js"}},
+            "must be a list of file names",
+        ),
+    ],
+)
+def test_a_manifest_of_the_wrong_shape_is_named(tmp_path, change, said):
+    src = tmp_path / "ext"
+    shutil.copytree(EXT, src)
+    (src / "manifest.json").write_text(json.dumps({**MANIFEST, **change}))
+    with pytest.raises(CliError, match=said):
+        run_pack("--src", str(src), "--out", str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
 # ----------------------------------------------------------------------------------- the manifest
 def test_manifest_loads_in_chromium_and_firefox():
     assert MANIFEST["manifest_version"] == 3
