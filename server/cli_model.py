@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from model.filterlist import FilterList
 
 PEER_HELP = (
-    "a filter list to score beside the model (cosmetic rules, one per line, or a table whose first column "
-    "is the rule, such as the appeal rules taken from annoyance lists)"
+    "a filter list to score beside the model (cosmetic rules, one per line, or a tab-separated table whose "
+    "first column is the rule, such as the appeal rules taken from annoyance lists)"
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,6 +59,11 @@ def resolve(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
         settings[key] = str(value) if value not in (None, "") else None
     if settings["CORS_ORIGIN"] is not None:
         settings["CORS_ORIGIN"] = _origin(settings["CORS_ORIGIN"])
+    token = settings["TOKEN"]
+    if token is not None and not re.fullmatch(r"[\x21-\x7e]+", token):
+        # HTTP headers carry bytes: a client would send other characters in an encoding the server may
+        # not read them back in, and the token would never match.
+        raise ConfigError("TOKEN must be printable ASCII without spaces (letters, digits, punctuation)")
     return settings
 
 

@@ -553,6 +553,8 @@ def test_log_urls_when_asked(make_client: Callable[..., FlaskClient], access_lin
         {"CORS_ORIGIN": "ok.example"},  # no scheme: no Origin header is ever spelt so
         {"CORS_ORIGIN": "https://ok.example/app"},
         {"CORS_ORIGIN": "https://ok.example:https"},
+        {"TOKEN": "s\u00ebkrit"},  # a header carries bytes: no client's encoding of it would ever match
+        {"TOKEN": "two words"},
     ],
 )
 def test_bad_settings_stop_the_app(hush_model: Any, config: dict[str, Any]) -> None:
