@@ -14,7 +14,7 @@ from lxml import etree
 
 from model.errors import PageError
 from model.parse import parse, read_page
-from model.segment import ID_ATTR, LABEL_ATTR, Page, segment
+from model.segment import ID_ATTR, LABEL_ATTR, LABELS, Page, segment
 
 APPEAL, OTHER = 1, 2
 
@@ -106,6 +106,19 @@ def load_page(path: Path, source: Path, *, stamped: bool = False) -> LabelledPag
     site = str(meta.get("site") or meta.get("template") or source_host(root) or path.stem)
     appeal, other, content = block_label_chars(page)
     return LabelledPage(path, str(source), site, meta, page, appeal, other, content, root)
+
+
+def unknown_labels(pages: Iterable[LabelledPage]) -> list[str]:
+    """One line per page with data-hush-label values other than appeal, other or content (a typo such as
+    "apeal" would otherwise teach that appeal to be content without a word)."""
+    known = {*LABELS, "content"}
+    lines = []
+    for p in pages:
+        values = p.root.xpath(f"//@{LABEL_ATTR}") if p.root is not None else []
+        odd = sorted({str(v) for v in values if str(v).strip().lower() not in known})
+        if odd:
+            lines.append(f"{p.path}: data-hush-label {', '.join(map(repr, odd))} read as content")
+    return lines
 
 
 def has_labels(path: Path) -> bool:

@@ -245,7 +245,7 @@ def _peer_report(rules: FilterList, path: Path, result: TrainResult) -> Peer:
 
 
 def _load(folders: list[Path], strict: bool, bar: Callable[[str, int, int], None]) -> list:
-    from model.labelled import load_pages
+    from model.labelled import load_pages, unknown_labels
 
     if not folders:
         return []
@@ -259,6 +259,8 @@ def _load(folders: list[Path], strict: bool, bar: Callable[[str, int, int], None
         bar.finish()
     for problem in problems:
         print(f"hush train: skipped {problem}", file=sys.stderr)
+    for line in unknown_labels(pages):
+        print(f"hush train: warning: {line}", file=sys.stderr)
     return pages
 
 

@@ -152,6 +152,25 @@ def test_train_never_writes_over_its_own_pages_or_model(capsys, tmp_path):
     assert not (tmp_path / "m.skops").exists() and not (pages / "sub").exists()
 
 
+@pytest.mark.parametrize("command", [["evaluate"], ["corpus", "stats"]])
+def test_a_label_that_is_neither_appeal_nor_other_is_named(capsys, tmp_path, command):
+    (tmp_path / "a.html").write_text(APPEAL_PAGE.replace('"appeal"', '"apeal"'))
+    (tmp_path / "b.html").write_text(APPEAL_PAGE.replace('"appeal"', '"Appeal"'))  # read as appeal
+    (tmp_path / "c.html").write_text(APPEAL_PAGE.replace('"appeal"', '"content"'))  # said outright
+    code, _, err = run(capsys, *command, str(tmp_path))
+    assert code == 0
+    warnings = [line for line in err.splitlines() if "warning:" in line]
+    assert len(warnings) == 1 and "a.html: data-hush-label 'apeal' read as content" in warnings[0], err
+
+
+def test_evaluating_pages_without_any_appeal_says_what_the_scores_mean(capsys, tmp_path):
+    page = tmp_path / "news.html"
+    page.write_text("<p>The ferry timetable changes next week.</p>")
+    code, out, err = run(capsys, "evaluate", str(page))
+    assert code == 0 and "recall 1.000" in out
+    assert "no page labels an appeal" in err
+
+
 def test_classify_prints_the_blocks_it_would_hide(capsys, tmp_path):
     page = tmp_path / "p.html"
     page.write_text(APPEAL_PAGE)
