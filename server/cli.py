@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -24,9 +25,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(Exception):
+    """SIGTERM arrived: raised where the command is, so that its clean-up (temporary files) runs."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # `hush serve` leaves signals to gunicorn, which stops its workers gracefully on SIGTERM.
+    previous = signal.signal(signal.SIGTERM, _terminated) if args.command != "serve" else None
     try:
         code = int(args.handler(args) or 0)
         sys.stdout.flush()  # a reader that went away shows here, not as a traceback at exit
@@ -41,6 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"hush {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"hush {args.command}: stopped (SIGTERM)", file=sys.stderr)
+        return 143
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

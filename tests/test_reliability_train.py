@@ -67,7 +67,9 @@ def test_a_complete_run_leaves_only_the_model(trained, reliability_counts):
     assert load_model(out).metadata["pages"] == 12
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["SIGINT", "SIGTERM", "SIGKILL"]
+)
 def test_an_interrupted_run_leaves_the_old_model(trained, tmp_path, reliability_counts, sig):
     corpus, model = trained
     old = copy_of(model, tmp_path / "out")
@@ -90,36 +92,44 @@ def test_an_interrupted_run_leaves_the_old_model(trained, tmp_path, reliability_
     rest = process.communicate(timeout=60)[1]
     reliability_counts["train_runs"] += 1
     assert "cross-validation" in "".join(seen), "".join(seen) + rest
-    assert process.returncode in (130, -signal.SIGKILL), rest
+    assert process.returncode in (130, 143, -signal.SIGKILL), rest
     if sig == signal.SIGINT:
         assert "hush train: interrupted" in rest and "Traceback" not in rest
+    if sig == signal.SIGTERM:
+        assert "hush train: stopped (SIGTERM)" in rest and "Traceback" not in rest
     assert old.read_bytes() == before
     assert [p.name for p in old.parent.iterdir()] == ["model.skops"]
 
 
-KILL_WHILE_SAVING = """
+SIGNAL_WHILE_SAVING = """
 import os, signal, sys
 import skops.io as sio
 from server.cli import main
 write = sio.dump
-def dump_then_die(obj, file, **kw):
+def dump_then_signal(obj, file, **kw):
     write(obj, file, **kw)  # the new model is complete in the temporary file, not yet moved into place
-    os.kill(os.getpid(), signal.SIGKILL)
-sio.dump = dump_then_die
+    os.kill(os.getpid(), signal.SIG{name})
+sio.dump = dump_then_signal
 sys.exit(main(sys.argv[1:]))
 """
 
 
-def test_a_run_killed_while_writing_leaves_the_old_model(trained, tmp_path, reliability_counts):
+@pytest.mark.parametrize("name", ["KILL", "TERM"])
+def test_a_run_killed_while_writing_leaves_the_old_model(trained, tmp_path, reliability_counts, name):
     corpus, model = trained
     old = copy_of(model, tmp_path / "out")
     before = old.read_bytes()
-    done = run([sys.executable, "-c", KILL_WHILE_SAVING, "train", str(corpus), "--out", str(old)])
+    script = SIGNAL_WHILE_SAVING.replace("{name}", name)
+    done = run([sys.executable, "-c", script, "train", str(corpus), "--out", str(old)])
     reliability_counts["train_runs"] += 1
-    assert done.returncode == -signal.SIGKILL, done.stderr
     assert old.read_bytes() == before
-    # Only a hidden temporary file can remain (SIGKILL runs no clean-up); never a half-written model.
-    assert all(p.name.startswith(".model.skops.") for p in old.parent.iterdir() if p != old)
+    if name == "KILL":
+        assert done.returncode == -signal.SIGKILL, done.stderr
+        # Only a hidden temporary file can remain (SIGKILL runs no clean-up); never a half-written model.
+        assert all(p.name.startswith(".model.skops.") for p in old.parent.iterdir() if p != old)
+    else:
+        assert done.returncode == 143 and "stopped (SIGTERM)" in done.stderr, done.stderr
+        assert [p.name for p in old.parent.iterdir()] == ["model.skops"]  # the temporary file is gone
 
 
 def test_unreadable_pages_are_named_and_skipped_or_fail_strict(trained, tmp_path, capsys, reliability_counts):
