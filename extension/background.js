@@ -117,11 +117,8 @@ async function checkHealth(endpoint, token) {
   const checked = checkEndpoint(endpoint);
   if (!checked.ok) return { ok: false, error: checked.error };
   try {
-    const response = await fetchWithTimeout(
-      checked.url + "/healthz",
-      { method: "GET", headers: token ? { Authorization: "Bearer " + token } : {} },
-      HEALTH_TIMEOUT_MS
-    );
+    const headers = token ? { Authorization: "Bearer " + token } : {};
+    const response = await fetchWithTimeout(checked.url + "/healthz", { method: "GET", headers }, HEALTH_TIMEOUT_MS);
     let data = null;
     try {
       data = await readJson(response);
@@ -131,6 +128,12 @@ async function checkHealth(endpoint, token) {
     if (!response.ok) return { ok: false, error: errorMessage(data, response.status) };
     if (!data || data.status !== "ok") return { ok: false, error: "the endpoint is not a Hush server" };
     const model = typeof data.model === "string" ? data.model.slice(0, 100) : "";
+    // /healthz asks for no token: a route under /v1/ tells whether the token (or its absence) is accepted.
+    const guarded = await fetchWithTimeout(checked.url + "/v1/model", { method: "GET", headers }, HEALTH_TIMEOUT_MS);
+    if (guarded.status === 401 || guarded.status === 403) {
+      return { ok: false, error: token ? "the endpoint refused the token (HTTP " + guarded.status + ")" :
+        "the endpoint asks for a token (HTTP " + guarded.status + "): set it in Options" };
+    }
     return { ok: true, model };
   } catch (err) {
     return { ok: false, error: "cannot reach " + checked.url + " (" + (err && err.name === "AbortError" ? "timed out" : "connection failed") + ")" };
@@ -326,7 +329,8 @@ async function onContentMessage(message, sender) {
       };
       if (!request.html) return { ok: false, error: "empty page" };
       const result = await classify(settings, request, message.fragment ? FRAGMENT_TIMEOUT_MS : PAGE_TIMEOUT_MS);
-      if (!result.ok && result.unreachable) await setBadge(tabId, "unreachable", 0, result.error);
+      // A fragment that fails leaves what is collapsed as it is: the badge keeps its count.
+      if (!result.ok && result.unreachable && !message.fragment) await setBadge(tabId, "unreachable", 0, result.error);
       return result;
     }
     case "css":

@@ -58,6 +58,7 @@
   let initialDone = false;
   let removedSinceSent = false; // a node left the page after the whole page began to be serialised
   let lastContextTarget = null;
+  let everHidden = false; // once true, the page may hold copies of collapsed blocks (see dropCopiedMarks)
   // busyMs: time in the sliced DOM work; otherMs: the script's other synchronous work, split by kind in
   // otherByKind (sending, joining the copy, collapsing, noting mutations). Together: its own main-thread time.
   const perf = { busyMs: 0, maxSliceMs: 0, slices: 0, otherMs: 0, otherByKind: {}, elements: 0, stamped: 0,
@@ -275,12 +276,14 @@
     for (const [inner] of Array.from(hidden)) if (el.contains(inner)) unhide(inner);
     const entry = { id, placeholder: null, inlineFallback: false, group: joinTo ? joinTo.group : [] };
     entry.group.push(el);
+    everHidden = true;
     if (mode === "placeholder" && !joinTo) {
       entry.placeholder = makePlaceholder(el, id, inline);
       el.before(entry.placeholder);
     }
     el.setAttribute("data-hush-id", id); // the placeholder's data-hush-for names it
     el.setAttribute("data-hush-hidden", mode);
+    entry.modals = closeModals(el);
     cssReady.then((ok) => {
       if (!ok && hidden.get(el) === entry) {
         // The user style sheet could not be injected: fall back to an inline style.
@@ -291,6 +294,23 @@
     });
     hidden.set(el, entry);
     return entry;
+  }
+
+  /** Close the modal dialogs el is or holds: hidden, a modal dialog would still leave the rest of the page
+   * inert (nothing to click, not even the placeholder). Returns them, to open again if the reader asks. */
+  function closeModals(el) {
+    const found = [];
+    for (const d of el.localName === "dialog" ? [el] : el.querySelectorAll("dialog[open]")) {
+      try {
+        if (d.open && d.matches(":modal")) {
+          d.close();
+          found.push(d);
+        }
+      } catch (_err) {
+        // :modal unknown to an older browser: leave it
+      }
+    }
+    return found;
   }
 
   /** Whether b comes right after a in the page: element siblings with nothing visible between them. */
@@ -315,6 +335,13 @@
       if (own.inlineFallback) {
         member.style.removeProperty("display");
         if (own.oldDisplay[0]) member.style.setProperty("display", own.oldDisplay[0], own.oldDisplay[1]);
+      }
+      for (const d of own.modals || []) {
+        try {
+          if (d.isConnected && !d.open) d.showModal();
+        } catch (_err) {
+          // the page changed it meanwhile
+        }
       }
     }
   }
@@ -439,7 +466,10 @@
 
   function noteMutations(records) {
     for (const record of records) {
-      if (record.removedNodes.length) removedSinceSent = true;
+      if (record.removedNodes.length) {
+        removedSinceSent = true;
+        if (hidden.size) scheduleOrphanCheck();
+      }
       const added = record.addedNodes;
       for (let i = 0; i < added.length; i++) {
         let node = added[i];
@@ -450,6 +480,8 @@
         } else if (node.nodeType !== 1) {
           continue;
         }
+        if (everHidden) dropCopiedMarks(node);
+        if (!node.isConnected) continue;
         if (node.localName === "hush-placeholder" || node.hasAttribute("data-hush-placeholder-wrap")) continue;
         if (queue.length < MAX_QUEUE) queue.push(node);
       }
@@ -466,10 +498,46 @@
     flushTimer = setTimeout(flush, wait);
   }
 
+  /** The page copied a collapsed block or its bar (outerHTML, innerHTML, cloneNode): the copy is not one
+   * Hush hid, so it must not stay hidden with no bar to show it, and a copied bar (no shadow root, no
+   * button) goes. */
+  function dropCopiedMarks(node) {
+    const marked = Array.from(node.querySelectorAll("[data-hush-hidden]"));
+    if (node.hasAttribute("data-hush-hidden")) marked.push(node);
+    for (const el of marked) {
+      if (hidden.has(el)) continue;
+      el.removeAttribute("data-hush-hidden");
+      if (!elToId.has(el)) el.removeAttribute("data-hush-id");
+    }
+    const bars = Array.from(node.querySelectorAll("hush-placeholder"));
+    if (node.localName === "hush-placeholder") bars.push(node);
+    for (const bar of bars) {
+      if (bar.shadowRoot) continue;
+      const wrap = bar.parentElement && bar.parentElement.hasAttribute("data-hush-placeholder-wrap");
+      (wrap ? bar.parentElement : bar).remove();
+    }
+  }
+
+  /** Show again the groups of blocks the page took away (the rest may have lost its placeholder). */
+  function unhideRemoved() {
+    const before = hidden.size;
+    for (const el of Array.from(hidden.keys())) if (!el.isConnected) unhide(el);
+    return hidden.size !== before;
+  }
+
+  let orphanTimer = 0;
+  /** After the page removes nodes, soon: the bar of a collapsed block it removed goes too. */
+  function scheduleOrphanCheck() {
+    if (orphanTimer) return;
+    orphanTimer = setTimeout(() => {
+      orphanTimer = 0;
+      if (state === "running" && accounted("mutations", unhideRemoved)) reportCount();
+    }, 200);
+  }
+
   let pruneAt = 20000;
   function dropOrphanPlaceholders() {
-    // A block the page took away shows its group again: the rest may have lost its placeholder.
-    for (const el of Array.from(hidden.keys())) if (!el.isConnected) unhide(el);
+    unhideRemoved();
     // Long-lived pages (feeds, single-page apps) drop elements: forget the ids of those that are gone.
     if (idToEl.size > pruneAt) {
       for (const [id, el] of Array.from(idToEl)) if (!el.isConnected) idToEl.delete(id);

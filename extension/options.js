@@ -2,7 +2,7 @@
 "use strict";
 
 (function () {
-  const { api, checkEndpoint, siteKey, loadSettings, normaliseSettings } = globalThis.Hush;
+  const { api, checkEndpoint, checkToken, siteKey, loadSettings, normaliseSettings } = globalThis.Hush;
   const $ = (id) => document.getElementById(id);
 
   function say(id, text, good) {
@@ -34,16 +34,18 @@
 
   $("check").addEventListener("click", async () => {
     const checked = checkEndpoint($("endpoint").value);
-    if (!checked.ok) {
-      say("check-result", checked.error, false);
+    const token = checkToken($("token").value);
+    if (!checked.ok || !token.ok) {
+      say("check-result", checked.ok ? token.error : checked.error, false);
       return;
     }
     say("check-result", "Checking…");
-    const reply = await api.runtime.sendMessage({ type: "checkEndpoint", endpoint: checked.url, token: $("token").value });
+    const reply = await api.runtime.sendMessage({ type: "checkEndpoint", endpoint: checked.url, token: token.token });
     if (reply && reply.ok) {
       say("check-result", "Connected" + (reply.model ? " · model " + reply.model : "") + ".", true);
     } else {
-      say("check-result", "Not connected: " + ((reply && reply.error) || "no answer") + ".", false);
+      const why = ((reply && reply.error) || "no answer").replace(/\.+$/, "");
+      say("check-result", "Not connected: " + why + ".", false);
     }
   });
 
@@ -57,10 +59,18 @@
       return;
     }
     $("endpoint").removeAttribute("aria-invalid");
+    const token = checkToken($("token").value);
+    if (!token.ok) {
+      say("save-result", token.error, false);
+      $("token").setAttribute("aria-invalid", "true");
+      $("token").focus();
+      return;
+    }
+    $("token").removeAttribute("aria-invalid");
     const mode = document.querySelector('input[name="mode"]:checked');
     const saved = await writeSettings({
       endpoint: checked.url,
-      token: $("token").value.trim(),
+      token: token.token,
       mode: mode ? mode.value : "placeholder",
     });
     $("endpoint").value = saved.endpoint;

@@ -30,8 +30,8 @@
       case "paused":
         return "Hush is paused on " + stats.host + ".";
       case "unreachable":
-        return "Hush cannot reach its server; this page is left as it was. Start it with \u201chush serve\u201d " +
-          "(or fix the endpoint in Options), then reload the page.";
+        return "Hush cannot use its server; this page is left as it was. Start it with \u201chush serve\u201d " +
+          "(or fix the endpoint or token in Options), then reload the page.";
       case "skipped":
         return stats.error === "too-big" ? "This page is too large for Hush; it is left as it was." : "Hush does not run on this page.";
       case "error":

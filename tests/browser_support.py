@@ -106,6 +106,7 @@ class FakeEndpoint:
         )
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.token: str | None = None  # when set, /v1/ asks for it, as `hush serve --token` does
 
     def handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -114,6 +115,9 @@ class FakeEndpoint:
             def do_GET(self) -> None:  # noqa: N802
                 if self.path == "/healthz":
                     _send(self, 200, b'{"status": "ok", "model": "fake"}', "application/json")
+                elif fake.token and self.headers.get("Authorization") != f"Bearer {fake.token}":
+                    refused = b'{"error": {"code": "unauthorized", "message": "no"}}'
+                    _send(self, 401, refused, "application/json")
                 else:
                     _send(self, 404, b'{"error": {"code": "not_found", "message": "no"}}', "application/json")
 

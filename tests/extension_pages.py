@@ -259,8 +259,20 @@ FLAT_PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title
 <p class="ask" id="a4">Give today.</p></div></body></html>"""
 
 
+MODAL_PAGE = article_page(
+    title="Ferry fares rise by four percent in spring",
+    appeal="",
+    # An appeal in a modal dialog, opened as the page loads: while it is modal, the rest of the page is inert.
+    tail='<dialog id="appeal-dialog">'
+    + APPEAL_BOX.replace('id="support"', 'id="dialog-box"')
+    + '<form method="dialog"><button>Close</button></form></dialog>'
+    "<script>document.getElementById('appeal-dialog').showModal();</script>",
+)
+
+
 PAGES = {
     "/article.html": article_page(),
+    "/modal.html": MODAL_PAGE,
     "/flat.html": FLAT_PAGE,
     "/layout.html": LAYOUT_PAGE,
     "/too-big.html": TOO_BIG_PAGE,

@@ -175,7 +175,7 @@ def test_a_long_lived_page_forgets_the_ids_of_what_it_removed(hush, page, site):
         deadline = time.monotonic() + 10
         while hush.stats(tab)["perf"]["fragmentsSent"] == sent:
             assert time.monotonic() < deadline, f"round {round_}: the new feed items were never sent"
-            time.sleep(0.05)
+            page.wait_for_timeout(50)
     stats = hush.stats(tab)
     assert stats["perf"]["stamped"] > 24_000
     # Kept: the article's ids and the last feed's (its 3,000 items and the feed itself); the seven
@@ -304,6 +304,62 @@ def hide_matches(browser, fake, page, url: str, patterns, hidden: int) -> None:
     page.wait_for_function(count, timeout=3000)
 
 
+def test_a_collapsed_modal_dialog_leaves_the_page_usable(browser, fake, page, site):
+    """Hidden but still modal, a dialog would leave the rest of the page inert: it is closed while
+    collapsed, and opened again, modal, when the reader shows it."""
+    url = f"http://127.0.0.1:{site}/modal.html"
+    hide_matches(browser, fake, page, url, [r"<dialog data-hush-id=([0-9a-z]+)"], hidden=1)
+    assert page.evaluate("document.querySelector(':modal')") is None
+    assert page.evaluate("document.getElementById('appeal-dialog').open") is False
+    page.locator("#p0").click(timeout=2000)  # not inert
+    page.get_by_role("button", name="Show the hidden appeal").click(timeout=2000)
+    assert page.evaluate("document.getElementById('appeal-dialog').matches(':modal')")
+
+
+def test_a_copy_of_a_collapsed_block_is_not_left_hidden(browser, fake, page, site):
+    """A page that re-renders a collapsed block (outerHTML) copies Hush's marks. With the endpoint failing
+    meanwhile, the copy must not stay hidden with no bar to show it, nor a dead copy of the bar stay."""
+    url = f"http://127.0.0.1:{site}/article.html"
+    hide_matches(browser, fake, page, url, [r"<aside data-hush-id=([0-9a-z]+)"], hidden=1)
+    fake.answer = lambda request: (500, "application/json", b'{"error": {"code": "x", "message": "down"}}')
+    page.evaluate("(() => { const s = document.getElementById('support'); s.outerHTML = s.outerHTML; })()")
+    page.wait_for_function(
+        """() => document.querySelectorAll('hush-placeholder, [data-hush-hidden]').length === 0 &&
+                 document.querySelector('#support p').checkVisibility()""",
+        timeout=5000,
+    )
+    assert_article_visible(page)
+
+
+def test_a_failed_fragment_leaves_the_badge_count(browser, fake, page, site):
+    """What is collapsed stays collapsed when a later fragment fails: the badge keeps its count, not "!"."""
+    url = f"http://127.0.0.1:{site}/article.html"
+    hide_matches(browser, fake, page, url, [r"<aside data-hush-id=([0-9a-z]+)"], hidden=1)
+    tab = browser.tab_id(page)
+    page.wait_for_timeout(200)  # the count reaches the badge 50 ms after the collapse
+    assert browser.badge(tab) == "1"
+    sent = browser.stats(tab)["perf"]["fragmentsSent"]
+    fake.answer = lambda request: (500, "application/json", b'{"error": {"code": "x", "message": "down"}}')
+    page.evaluate(
+        "document.getElementById('story').insertAdjacentHTML('beforeend', "
+        "'<p>The harbour master expects more visitors than last year.</p>')"
+    )
+    deadline = time.monotonic() + 5
+    while browser.stats(tab)["perf"]["fragmentsSent"] == sent:
+        assert time.monotonic() < deadline, "the new paragraph was never sent"
+        page.wait_for_timeout(50)
+    page.wait_for_timeout(300)
+    assert browser.badge(tab) == "1"
+
+
+def test_the_bar_goes_when_the_page_removes_a_collapsed_block(browser, fake, page, site):
+    url = f"http://127.0.0.1:{site}/article.html"
+    hide_matches(browser, fake, page, url, [r"<aside data-hush-id=([0-9a-z]+)"], hidden=1)
+    page.evaluate("document.getElementById('support').remove()")
+    page.wait_for_function("document.querySelectorAll('hush-placeholder').length === 0", timeout=3000)
+    assert browser.stats(browser.tab_id(page))["collapsed"] == 0
+
+
 def test_layout_around_collapsed_blocks_holds(browser, fake, page, site):
     """A list item, a table row and a grid cell collapse into placeholders of the same kind: the list
     stays a list, the table keeps its columns, the grid its cells."""
@@ -370,6 +426,21 @@ def test_pages_over_the_size_cap_are_skipped(hush, page, site):
     assert stats["state"] == "skipped" and stats["error"] == "too-big"
     assert_untouched(page)
     assert page.locator("#support").is_visible()
+
+
+def test_the_connection_check_tells_a_refused_token(browser, fake):
+    """/healthz asks for no token: the check also asks a route that does, so a wrong or missing token is
+    told as such, not as "connected"."""
+    fake.token = "right-token"
+    try:
+        check = "async ([endpoint, token]) => hushDebug.checkHealth(endpoint, token)"
+        assert browser.sw(check, [fake.url, "right-token"])["ok"]
+        wrong = browser.sw(check, [fake.url, "wrong-token"])
+        assert not wrong["ok"] and "refused the token" in wrong["error"]
+        missing = browser.sw(check, [fake.url, ""])
+        assert not missing["ok"] and "asks for a token" in missing["error"]
+    finally:
+        fake.token = None
 
 
 def test_failing_endpoint_after_health_check_unstamps(browser, fake, page, site):

@@ -20,8 +20,9 @@
   });
 
   // Loopback hosts that may be reached over plain http. The extension's content_security_policy allows
-  // connect-src to exactly these for http, and https everywhere else.
-  const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+  // connect-src to exactly these for http, and https everywhere else. Not [::1]: Chromium reads
+  // "http://[::1]:*" in a policy as an invalid source and drops it, so such an endpoint never answers.
+  const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost"]);
 
   /** Check an endpoint URL typed by the reader. Returns {ok, url} (normalised, no trailing slash)
    *  or {ok: false, error} with a sentence to show. */
@@ -44,16 +45,29 @@
       return { ok: false, error: "The endpoint URL cannot have a query (?) or fragment (#)." };
     }
     const loopback = LOOPBACK_HOSTS.has(url.hostname);
+    if (url.hostname === "[::1]") {
+      return { ok: false, error: "Use http://localhost or http://127.0.0.1 for a server on this computer, not [::1]." };
+    }
     if (url.protocol === "http:" && !loopback) {
       return {
         ok: false,
         error:
           "A server on another machine must use https://. Plain http:// is allowed only for " +
-          "127.0.0.1, localhost and [::1].",
+          "127.0.0.1 and localhost.",
       };
     }
     const path = url.pathname.replace(/\/+$/, "");
     return { ok: true, url: url.origin + path, loopback };
+  }
+
+  /** Check a token typed by the reader: empty (none), or printable ASCII without spaces, as `hush serve`
+   *  takes it (a header carries bytes; fetch refuses other characters). Returns {ok, token} or {ok, error}. */
+  function checkToken(text) {
+    const token = String(text == null ? "" : text).trim();
+    if (token && !/^[\x21-\x7e]+$/.test(token)) {
+      return { ok: false, error: "A token is made of letters, digits and punctuation, with no spaces or accents." };
+    }
+    return { ok: true, token };
   }
 
   function isLoopbackEndpoint(endpoint) {
@@ -122,6 +136,7 @@
     DEFAULTS,
     LOOPBACK_HOSTS,
     checkEndpoint,
+    checkToken,
     isLoopbackEndpoint,
     siteKey,
     isSiteDisabled,
