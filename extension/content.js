@@ -29,8 +29,8 @@
   const MAX_FRAGMENT_CHARS = 512 * 1024;
   const FRAGMENT_DEBOUNCE_MS = 200; // wait for a burst of insertions to settle ...
   const FRAGMENT_MAX_WAIT_MS = 800; // ... but not longer than this
-  const MAX_FRAGMENTS_PER_BATCH = 12;
-  const MAX_QUEUE = 4000;
+  const MAX_ROOTS_PER_BATCH = 400; // new subtrees serialised per flush; siblings go in one request
+  const MAX_QUEUE = 4000; // nodes noted; past it, their parents are noted instead (see overflowed)
   const MIN_FRAGMENT_TEXT = 12;
   const FRAGMENT_CONCURRENCY = 3;
 
@@ -52,6 +52,7 @@
   let cssReady = null; // promise of {ok}
   let observer = null;
   let queue = [];
+  let overflowed = new Set(); // parents of nodes added while the queue was full
   let flushTimer = 0;
   let firstQueuedAt = 0;
   let flushing = false;
@@ -445,6 +446,7 @@
     if (observer) observer.disconnect();
     observer = null;
     queue = [];
+    overflowed = new Set();
     clearTimeout(flushTimer);
     flushTimer = 0;
   }
@@ -484,6 +486,7 @@
         if (!node.isConnected) continue;
         if (node.localName === "hush-placeholder" || node.hasAttribute("data-hush-placeholder-wrap")) continue;
         if (queue.length < MAX_QUEUE) queue.push(node);
+        else if (record.target.nodeType === 1) overflowed.add(record.target);
       }
     }
     if (queue.length) scheduleFlush();
@@ -573,24 +576,36 @@
     try {
       while (queue.length && gen === generation) {
         firstQueuedAt = 0;
-        const nodes = queue;
+        const nodes = queue.concat(overflowedChildren());
         queue = [];
         dropOrphanPlaceholders();
         const roots = pickFragmentRoots(nodes);
-        const batch = roots.slice(0, MAX_FRAGMENTS_PER_BATCH);
+        const batch = roots.slice(0, MAX_ROOTS_PER_BATCH);
         if (roots.length > batch.length) queue = roots.slice(batch.length).concat(queue);
+        // New subtrees under one parent (a feed's items, a thread's comments) go in one request, as the
+        // siblings they are, up to MAX_FRAGMENT_CHARS; subtrees elsewhere go in requests of their own.
         const jobs = [];
+        const byParent = new Map();
         for (const root of batch) {
           if (!root.isConnected || elToId.has(root)) continue;
           const stampedBefore = perf.stamped;
           const ser = serializer(root, { stamp: true, maxChars: MAX_FRAGMENT_CHARS }, elToId, stampOf);
           const finished = await runSliced(ser.step, gen);
           if (!finished) return;
-          // Nothing new (only moved elements), or hardly any text: nothing to ask about.
-          if (perf.stamped === stampedBefore || ser.textChars < MIN_FRAGMENT_TEXT || ser.tooBig) continue;
-          jobs.push({ html: ser.out.join(""), ids: ser.ids });
+          if (perf.stamped === stampedBefore || ser.tooBig) continue; // nothing new (only moved elements)
+          const html = ser.out.join("");
+          let job = byParent.get(root.parentNode);
+          if (!job || job.html.length + html.length > MAX_FRAGMENT_CHARS) {
+            job = { html: "", ids: new Set(), textChars: 0 };
+            byParent.set(root.parentNode, job);
+            jobs.push(job);
+          }
+          job.html += html;
+          for (const id of ser.ids) job.ids.add(id);
+          job.textChars += ser.textChars;
         }
-        await runLimited(jobs, FRAGMENT_CONCURRENCY, async (job) => {
+        const asked = jobs.filter((job) => job.textChars >= MIN_FRAGMENT_TEXT); // hardly any text: nothing to ask
+        await runLimited(asked, FRAGMENT_CONCURRENCY, async (job) => {
           perf.fragmentsSent += 1;
           perf.fragmentChars += job.html.length;
           const reply = await send({ type: "classify", fragment: true, url: pageUrl(), html: job.html,
@@ -602,6 +617,19 @@
     } finally {
       flushing = false;
     }
+  }
+
+  /** The element children, not yet stamped, of the parents noted while the queue was full (a page that
+   * added thousands of nodes at once): none of them is dropped unseen. */
+  function overflowedChildren() {
+    const found = [];
+    for (const parent of overflowed) {
+      if (!parent.isConnected) continue;
+      if (!elToId.has(parent)) found.push(parent);
+      else for (const child of parent.children) if (!elToId.has(child)) found.push(child);
+    }
+    overflowed = new Set();
+    return found;
   }
 
   async function runLimited(items, limit, fn) {

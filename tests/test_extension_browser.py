@@ -186,6 +186,57 @@ def test_a_long_lived_page_forgets_the_ids_of_what_it_removed(hush, page, site):
     assert_article_visible(page)
 
 
+def fragments_settle(browser, page, tab, quiet_ms: int = 1500) -> int:
+    """Wait until no fragment has been sent for quiet_ms; the number sent."""
+    last, since = -1, 0
+    while since < quiet_ms:
+        page.wait_for_timeout(100)
+        sent = browser.stats(tab)["perf"]["fragmentsSent"]
+        since = since + 100 if sent == last else 0
+        last = sent
+    return last
+
+
+def test_items_added_one_by_one_go_in_few_requests(browser, fake, page, site):
+    """A feed adding paragraphs a few at a time: the new siblings of a flush go in one request, not one
+    request each."""
+    browser.set_settings(endpoint=fake.url, token="", mode="placeholder", disabledSites=[])
+    open_article(browser, page, site, "/late.html?manual")
+    tab = browser.tab_id(page)
+    before = browser.stats(tab)["perf"]["fragmentsSent"]
+    for round_ in range(20):
+        page.evaluate(
+            """(round) => { for (let i = 0; i < 10; i++) { const p = document.createElement('p');
+                p.textContent = 'Comment ' + round + '.' + i + ': the new timetable suits me fine.';
+                document.getElementById('story').appendChild(p); } }""",
+            round_,
+        )
+        page.wait_for_timeout(50)
+    sent = fragments_settle(browser, page, tab) - before
+    assert 1 <= sent <= 6, sent  # 200 paragraphs in about 1.5 s; one request each before
+
+
+def test_an_appeal_after_thousands_of_new_nodes_is_not_dropped(browser, fake, page, site):
+    """4,500 comments and then an appeal, added in one go: more nodes than the queue holds, but the appeal
+    is still sent and collapsed."""
+
+    def answer(request):
+        ids = re.findall(r"<section data-hush-id=([0-9a-z]+) class=late-appeal", request["html"])
+        return 200, "application/json", json.dumps({"hide": ids}).encode()
+
+    fake.answer = answer
+    browser.set_settings(endpoint=fake.url, token="", mode="placeholder", disabledSites=[])
+    open_article(browser, page, site, "/late.html?manual")
+    page.evaluate(
+        """() => { const story = document.getElementById('story');
+            for (let i = 0; i < 4500; i++) { const p = document.createElement('p');
+                p.textContent = 'Comment ' + i + ': the new timetable suits me fine.'; story.appendChild(p); }
+            window.injectAppeal(); }"""
+    )
+    wait_appeal_collapsed(page, "#late-appeal", timeout=15000)
+    assert browser.stats(browser.tab_id(page))["perf"]["fragmentsSent"] <= 30
+
+
 def test_pausing_a_site_leaves_it_untouched(hush, page, site):
     # "localhost" is its own site here, so pausing it does not affect the other tests.
     open_article(hush, page, site, host="localhost")
