@@ -49,24 +49,24 @@
     }
   });
 
+  /** The field's value checked by check(); on a problem, says it, marks the field and returns null. */
+  function fieldChecked(id, check) {
+    const result = check($(id).value);
+    if (!result.ok) {
+      say("save-result", result.error, false);
+      $(id).setAttribute("aria-invalid", "true");
+      $(id).focus();
+      return null;
+    }
+    $(id).removeAttribute("aria-invalid");
+    return result;
+  }
+
   $("settings").addEventListener("submit", async (event) => {
     event.preventDefault();
-    const checked = checkEndpoint($("endpoint").value);
-    if (!checked.ok) {
-      say("save-result", checked.error, false);
-      $("endpoint").setAttribute("aria-invalid", "true");
-      $("endpoint").focus();
-      return;
-    }
-    $("endpoint").removeAttribute("aria-invalid");
-    const token = checkToken($("token").value);
-    if (!token.ok) {
-      say("save-result", token.error, false);
-      $("token").setAttribute("aria-invalid", "true");
-      $("token").focus();
-      return;
-    }
-    $("token").removeAttribute("aria-invalid");
+    const checked = fieldChecked("endpoint", checkEndpoint);
+    const token = checked && fieldChecked("token", checkToken);
+    if (!token) return;
     const mode = document.querySelector('input[name="mode"]:checked');
     const saved = await writeSettings({
       endpoint: checked.url,
