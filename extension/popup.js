@@ -24,6 +24,7 @@
     const collapsed = n + (n === 1 ? " appeal" : " appeals") + " collapsed on this tab.";
     switch (stats.state) {
       case "running":
+        if (n === 0 && stats.perf && !stats.perf.answeredAt) return "Checking this page…"; // no answer yet
         return n === 0 ? "No appeals collapsed on this tab." : collapsed;
       case "starting":
         return "Checking this page…";

@@ -266,6 +266,24 @@ def test_pausing_a_site_leaves_it_untouched(hush, page, site):
     popup.close()
 
 
+def test_the_popup_says_checking_until_the_first_answer(browser, fake, page, site):
+    def slow(request):
+        time.sleep(3)  # in the fake endpoint's own thread
+        return 200, "application/json", b'{"hide": []}'
+
+    fake.answer = slow
+    browser.set_settings(endpoint=fake.url, token="", mode="placeholder", disabledSites=[])
+    page.goto(f"http://127.0.0.1:{site}/article.html")
+    popup = browser.context.new_page()
+    popup.goto(browser.url(f"popup.html?tab={browser.tab_id(page)}"))
+    popup.get_by_text("Checking this page\u2026").wait_for(timeout=2000)
+    popup.wait_for_timeout(3500)
+    popup.reload()
+    popup.get_by_text("No appeals collapsed on this tab.").wait_for(timeout=3000)
+    popup.close()
+    fake.answer = lambda request: (200, "application/json", b'{"hide": []}')  # quick again for later tests
+
+
 def test_popup_show_all(hush, page, site):
     open_article(hush, page, site)
     wait_appeal_collapsed(page)
