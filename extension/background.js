@@ -117,8 +117,11 @@ async function checkHealth(endpoint, token) {
   const checked = checkEndpoint(endpoint);
   if (!checked.ok) return { ok: false, error: checked.error };
   try {
-    const headers = token ? { Authorization: "Bearer " + token } : {};
-    const response = await fetchWithTimeout(checked.url + "/healthz", { method: "GET", headers }, HEALTH_TIMEOUT_MS);
+    const response = await fetchWithTimeout(
+      checked.url + "/healthz",
+      { method: "GET", headers: token ? { Authorization: "Bearer " + token } : {} },
+      HEALTH_TIMEOUT_MS
+    );
     let data = null;
     try {
       data = await readJson(response);
@@ -128,16 +131,30 @@ async function checkHealth(endpoint, token) {
     if (!response.ok) return { ok: false, error: errorMessage(data, response.status) };
     if (!data || data.status !== "ok") return { ok: false, error: "the endpoint is not a Hush server" };
     const model = typeof data.model === "string" ? data.model.slice(0, 100) : "";
-    // /healthz asks for no token: a route under /v1/ tells whether the token (or its absence) is accepted.
-    const guarded = await fetchWithTimeout(checked.url + "/v1/model", { method: "GET", headers }, HEALTH_TIMEOUT_MS);
-    if (guarded.status === 401 || guarded.status === 403) {
-      return { ok: false, error: token ? "the endpoint refused the token (HTTP " + guarded.status + ")" :
-        "the endpoint asks for a token (HTTP " + guarded.status + "): set it in Options" };
-    }
     return { ok: true, model };
   } catch (err) {
     return { ok: false, error: "cannot reach " + checked.url + " (" + (err && err.name === "AbortError" ? "timed out" : "connection failed") + ")" };
   }
+}
+
+/** Options' "Check connection": checkHealth, then, since /healthz asks for no token, a route under /v1/
+ * that tells whether the token (or its absence) is accepted. Page loads need only checkHealth: a refused
+ * token shows there in the answer to the page itself. */
+async function checkConnection(endpoint, token) {
+  const health = await checkHealth(endpoint, token);
+  if (!health.ok) return health;
+  const url = checkEndpoint(endpoint).url + "/v1/model";
+  try {
+    const headers = token ? { Authorization: "Bearer " + token } : {};
+    const guarded = await fetchWithTimeout(url, { method: "GET", headers }, HEALTH_TIMEOUT_MS);
+    if (guarded.status === 401 || guarded.status === 403) {
+      return { ok: false, error: token ? "the endpoint refused the token (HTTP " + guarded.status + ")" :
+        "the endpoint asks for a token (HTTP " + guarded.status + "): set it in Options" };
+    }
+  } catch (_err) {
+    // reached a moment ago: /healthz has said what there is to say
+  }
+  return health;
 }
 
 /** Health of the configured endpoint, cached briefly so that page loads do not each ask. */
@@ -354,7 +371,7 @@ async function onPageMessage(message) {
     case "checkEndpoint": {
       const endpoint = typeof message.endpoint === "string" ? message.endpoint : "";
       const token = typeof message.token === "string" ? message.token.trim() : "";
-      return checkHealth(endpoint, token);
+      return checkConnection(endpoint, token);
     }
     case "setSitePaused":
       return setSitePaused(message.host, !!message.paused, message.tabId);
@@ -436,4 +453,4 @@ if (api.contextMenus) {
 }
 
 // For tests and debugging from the service worker console only; pages cannot reach this.
-globalThis.hushDebug = Object.freeze({ onMenuClicked, route, checkHealth, classify, health, HIDING_CSS });
+globalThis.hushDebug = Object.freeze({ onMenuClicked, route, checkHealth, checkConnection, classify, health, HIDING_CSS });

@@ -502,7 +502,7 @@ def test_the_connection_check_tells_a_refused_token(browser, fake):
     told as such, not as "connected"."""
     fake.token = "right-token"
     try:
-        check = "async ([endpoint, token]) => hushDebug.checkHealth(endpoint, token)"
+        check = "async ([endpoint, token]) => hushDebug.checkConnection(endpoint, token)"
         assert browser.sw(check, [fake.url, "right-token"])["ok"]
         wrong = browser.sw(check, [fake.url, "wrong-token"])
         assert not wrong["ok"] and "refused the token" in wrong["error"]
