@@ -60,6 +60,7 @@
   let removedSinceSent = false; // a node left the page after the whole page began to be serialised
   let lastContextTarget = null;
   let everHidden = false; // once true, the page may hold copies of collapsed blocks (see dropCopiedMarks)
+  let scrollRelease = null; // {owner, saved}: the scroll lock let go when owner was collapsed (releaseScroll)
   // busyMs: time in the sliced DOM work; otherMs: the script's other synchronous work, split by kind in
   // otherByKind (sending, joining the copy, collapsing, noting mutations). Together: its own main-thread time.
   const perf = { busyMs: 0, maxSliceMs: 0, slices: 0, otherMs: 0, otherByKind: {}, elements: 0, stamped: 0,
@@ -314,6 +315,56 @@
     return found;
   }
 
+  // A page that lays an appeal over itself mostly stops its own scrolling meanwhile (overflow: hidden on
+  // <html> or <body>) and lets go only when the reader closes the overlay, which Hush has hidden: the page
+  // would be left frozen. So once an overlay is collapsed, a lock with nothing else over the page is
+  // released, and put back when the overlay is shown again.
+  const RELEASE_AGAIN_MS = 1000; // the page may lock its scrolling only after its overlay came in
+
+  /** Whether el is laid over the page: fixed in the viewport, itself or its first child (a wrapper). */
+  function isOverlay(el) {
+    for (const x of [el, el.firstElementChild]) {
+      if (x && getComputedStyle(x).position === "fixed") return true;
+    }
+    return false;
+  }
+
+  /** Whether something fixed still covers half the viewport at its centre (another dialog, a wall). */
+  function coveredStill() {
+    const area = innerWidth * innerHeight;
+    for (let el = document.elementFromPoint(innerWidth / 2, innerHeight / 2); el; el = el.parentElement) {
+      if (el === document.body || el === document.documentElement) break;
+      if (getComputedStyle(el).position !== "fixed") continue;
+      const r = el.getBoundingClientRect();
+      if (r.width * r.height >= area / 2) return true;
+    }
+    return false;
+  }
+
+  /** Let the page scroll again if its <html> or <body> stops it and owner, a collapsed overlay, was all
+   * that stood over it. Only the vertical overflow is touched, inline and !important. */
+  function releaseScroll(owner) {
+    if (state !== "running" || scrollRelease || !hidden.has(owner)) return;
+    const root = document.documentElement;
+    if (root.scrollHeight <= innerHeight) return; // nothing to scroll to: an app that scrolls inside
+    const locked = [root, document.body].filter((el) => /^(hidden|clip)$/.test(getComputedStyle(el).overflowY));
+    if (!locked.length || coveredStill()) return;
+    const saved = locked.map((el) => [el, el.style.getPropertyValue("overflow-y"), el.style.getPropertyPriority("overflow-y")]);
+    scrollRelease = { owner, saved };
+    // <html>'s overflow goes to the viewport; <body>'s too when <html>'s is visible, else it clips itself.
+    for (const el of locked) el.style.setProperty("overflow-y", el === root ? "auto" : "visible", "important");
+  }
+
+  /** Put back the lock released when el was collapsed. */
+  function restoreScroll(el) {
+    if (!scrollRelease || scrollRelease.owner !== el) return;
+    for (const [x, value, priority] of scrollRelease.saved) {
+      x.style.removeProperty("overflow-y");
+      if (value) x.style.setProperty("overflow-y", value, priority);
+    }
+    scrollRelease = null;
+  }
+
   /** Whether b comes right after a in the page: element siblings with nothing visible between them. */
   function sideBySide(a, b) {
     if (!a || a.nextElementSibling !== b) return false;
@@ -331,6 +382,7 @@
       const own = hidden.get(member);
       if (!own || own.group !== entry.group) continue;
       hidden.delete(member);
+      restoreScroll(member);
       if (own.placeholder) own.placeholder.remove();
       member.removeAttribute("data-hush-hidden");
       if (own.inlineFallback) {
@@ -395,6 +447,7 @@
       // Every read (text, computed style) before the first write, so the page's style is worked out once.
       const safe = targets.filter(([el]) => safeToHide(el, bodyText));
       const inline = safe.map(([el]) => mode === "placeholder" && isInline(el));
+      const overlays = safe.filter(([el]) => isOverlay(el)).map(([el]) => el);
       let collapsed = 0;
       let last = null; // the entry of the block collapsed just before, and its element
       let lastEl = null;
@@ -404,6 +457,10 @@
         lastEl = el;
         if (last) collapsed += 1;
       });
+      for (const el of overlays) {
+        releaseScroll(el);
+        setTimeout(() => releaseScroll(el), RELEASE_AGAIN_MS);
+      }
       return collapsed;
     });
     if (n) reportCount();

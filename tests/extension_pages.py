@@ -270,9 +270,38 @@ MODAL_PAGE = article_page(
 )
 
 
+# An appeal laid over the page as it loads (ids "overlay", "overlay-box"), the page's scrolling stopped
+# meanwhile, as such pages do, by a class on <body>; a spacer makes the page taller than the window.
+OVERLAY_PAGE = article_page(
+    title="Night buses return to the harbour line",
+    appeal='<div style="height: 3000px"></div>',
+    extra_head="<style>.modal-open { overflow: hidden; } #overlay { position: fixed; inset: 0;"
+    " background: rgba(0, 0, 0, 0.6); padding: 10vh 10vw; }</style>",
+    tail='<div id="overlay">'
+    + APPEAL_BOX.replace('id="support"', 'id="overlay-box"')
+    + "</div><script>document.body.classList.add('modal-open');</script>",
+)
+
+# The same, with a cookie wall still laid over the page once the appeal is hidden.
+WALLED_OVERLAY_PAGE = OVERLAY_PAGE.replace(
+    '<div id="overlay">',
+    '<div id="wall" style="position: fixed; inset: 0; z-index: 9">Accept cookies</div><div id="overlay">',
+)
+# The same, its scrolling stopped only after the overlay was hidden (an overlay that animates in).
+LATE_LOCK_OVERLAY_PAGE = OVERLAY_PAGE.replace(
+    "document.body.classList.add('modal-open');",
+    "const lock = new MutationObserver(() => { if (document.querySelector('#overlay[data-hush-hidden]'))"
+    " { lock.disconnect(); document.body.classList.add('modal-open'); } });"
+    " lock.observe(document.body, {subtree: true, attributes: true});",
+)
+
+
 PAGES = {
     "/article.html": article_page(),
     "/modal.html": MODAL_PAGE,
+    "/overlay.html": OVERLAY_PAGE,
+    "/overlay-wall.html": WALLED_OVERLAY_PAGE,
+    "/overlay-late.html": LATE_LOCK_OVERLAY_PAGE,
     "/flat.html": FLAT_PAGE,
     "/layout.html": LAYOUT_PAGE,
     "/too-big.html": TOO_BIG_PAGE,

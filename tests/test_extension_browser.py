@@ -385,6 +385,45 @@ def test_a_collapsed_modal_dialog_leaves_the_page_usable(browser, fake, page, si
     assert page.evaluate("document.getElementById('appeal-dialog').matches(':modal')")
 
 
+OVERLAY = r"<div data-hush-id=([0-9a-z]+) id=overlay>"
+
+
+def wheel_scrolls(page) -> bool:
+    """Whether the reader's mouse wheel moves the page (a script's scrollTo moves it even when locked)."""
+    page.evaluate("window.scrollTo(0, 0)")
+    page.mouse.move(300, 300)
+    page.mouse.wheel(0, 600)
+    for _ in range(10):
+        page.wait_for_timeout(100)
+        if page.evaluate("window.scrollY") > 0:
+            page.evaluate("window.scrollTo(0, 0)")
+            return True
+    return False
+
+
+@pytest.mark.parametrize("path", ["/overlay.html", "/overlay-late.html"])
+def test_a_collapsed_overlay_lets_the_page_scroll(browser, fake, page, site, path):
+    """A page stops its scrolling while its appeal lies over it, and lets go when the reader closes the
+    appeal, which Hush hid: the lock is released while the overlay is collapsed (also a lock set after
+    it was), and put back by Show."""
+    hide_matches(browser, fake, page, f"http://127.0.0.1:{site}{path}", [OVERLAY], hidden=1)
+    page.wait_for_function("getComputedStyle(document.body).overflowY !== 'hidden'", timeout=3000)
+    assert wheel_scrolls(page)
+    page.get_by_role("button", name="Show the hidden appeal").click(timeout=2000)
+    assert page.evaluate("getComputedStyle(document.body).overflowY") == "hidden"
+    assert not wheel_scrolls(page)
+    assert page.evaluate("document.body.style.overflowY") == ""
+
+
+def test_a_lock_stays_while_something_else_covers_the_page(browser, fake, page, site):
+    """Hiding the appeal's overlay does not release a lock that another overlay (a cookie wall) keeps."""
+    url = f"http://127.0.0.1:{site}/overlay-wall.html"
+    hide_matches(browser, fake, page, url, [OVERLAY], hidden=1)
+    page.wait_for_timeout(1300)  # past the second look, a second after collapsing
+    assert not wheel_scrolls(page)
+    assert page.evaluate("document.body.style.overflowY") == ""
+
+
 def test_a_copy_of_a_collapsed_block_is_not_left_hidden(browser, fake, page, site):
     """A page that re-renders a collapsed block (outerHTML) copies Hush's marks. With the endpoint failing
     meanwhile, the copy must not stay hidden with no bar to show it, nor a dead copy of the bar stay."""
