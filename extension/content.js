@@ -60,7 +60,6 @@
   let removedSinceSent = false; // a node left the page after the whole page began to be serialised
   let lastContextTarget = null;
   let everHidden = false; // once true, the page may hold copies of collapsed blocks (see dropCopiedMarks)
-  let scrollRelease = null; // {owner, saved}: the scroll lock let go when owner was collapsed (releaseScroll)
   // busyMs: time in the sliced DOM work; otherMs: the script's other synchronous work, split by kind in
   // otherByKind (sending, joining the copy, collapsing, noting mutations). Together: its own main-thread time.
   const perf = { busyMs: 0, maxSliceMs: 0, slices: 0, otherMs: 0, otherByKind: {}, elements: 0, stamped: 0,
@@ -315,11 +314,13 @@
     return found;
   }
 
-  // A page that lays an appeal over itself mostly stops its own scrolling meanwhile (overflow: hidden on
-  // <html> or <body>) and lets go only when the reader closes the overlay, which Hush has hidden: the page
-  // would be left frozen. So once an overlay is collapsed, a lock with nothing else over the page is
-  // released, and put back when the overlay is shown again.
+  // A page that lays an appeal over itself mostly dims the rest behind an empty layer (a backdrop) and
+  // stops its own scrolling (overflow: hidden on <html> or <body>), and undoes both only when the reader
+  // closes the overlay, which Hush has hidden: the page would be left dark and frozen. So once an overlay
+  // is collapsed, its backdrop goes and a scroll lock with nothing else over the page is released; Show
+  // puts both back.
   const RELEASE_AGAIN_MS = 1000; // the page may lock its scrolling only after its overlay came in
+  const CONTROLS = "img, video, iframe, canvas, svg, input, button, select, textarea, object, embed";
 
   /** Whether el is laid over the page: fixed in the viewport, itself or its first child (a wrapper). */
   function isOverlay(el) {
@@ -329,40 +330,63 @@
     return false;
   }
 
-  /** Whether something fixed still covers half the viewport at its centre (another dialog, a wall). */
-  function coveredStill() {
+  /** The fixed elements at the viewport's centre, innermost first, that cover at least `share` of it. */
+  function fixedCovers(share) {
+    const found = [];
     const area = innerWidth * innerHeight;
     for (let el = document.elementFromPoint(innerWidth / 2, innerHeight / 2); el; el = el.parentElement) {
       if (el === document.body || el === document.documentElement) break;
       if (getComputedStyle(el).position !== "fixed") continue;
       const r = el.getBoundingClientRect();
-      if (r.width * r.height >= area / 2) return true;
+      if (r.width * r.height >= area * share) found.push(el);
     }
-    return false;
+    return found;
   }
 
-  /** Let the page scroll again if its <html> or <body> stops it and owner, a collapsed overlay, was all
-   * that stood over it. Only the vertical overflow is touched, inline and !important. */
-  function releaseScroll(owner) {
-    if (state !== "running" || scrollRelease || !hidden.has(owner)) return;
+  /** Empty layers over the whole viewport, on top of everything at five points of it: backdrops. */
+  function backdrops() {
+    const w = innerWidth;
+    const h = innerHeight;
+    const points = [[w / 2, h / 2], [w / 2, h / 4], [w / 2, (3 * h) / 4], [w / 4, h / 2], [(3 * w) / 4, h / 2]];
+    return fixedCovers(0.9).filter((el) => !/\S/.test(el.textContent) && !el.querySelector(CONTROLS) &&
+      points.every(([x, y]) => el.contains(document.elementFromPoint(x, y))));
+  }
+
+  let released = null; // {owner, styles: [[element, property, old value, old priority]]}, see releaseOverlay
+
+  function setReleased(el, property, value) {
+    const style = el.style;
+    released.styles.push([el, property, style.getPropertyValue(property), style.getPropertyPriority(property)]);
+    style.setProperty(property, value, "important");
+  }
+
+  /** After owner, an overlay, was collapsed: hide the backdrops left over the page, then let the page
+   * scroll if its <html> or <body> stops it and nothing fixed still covers half the viewport. Only the
+   * vertical overflow is touched, inline and !important. */
+  function releaseOverlay(owner) {
+    if (state !== "running" || !hidden.has(owner) || (released && released.owner !== owner)) return;
+    released = released || { owner, styles: [] };
+    for (const el of backdrops()) setReleased(el, "display", "none");
     const root = document.documentElement;
-    if (root.scrollHeight <= innerHeight) return; // nothing to scroll to: an app that scrolls inside
-    const locked = [root, document.body].filter((el) => /^(hidden|clip)$/.test(getComputedStyle(el).overflowY));
-    if (!locked.length || coveredStill()) return;
-    const saved = locked.map((el) => [el, el.style.getPropertyValue("overflow-y"), el.style.getPropertyPriority("overflow-y")]);
-    scrollRelease = { owner, saved };
-    // <html>'s overflow goes to the viewport; <body>'s too when <html>'s is visible, else it clips itself.
-    for (const el of locked) el.style.setProperty("overflow-y", el === root ? "auto" : "visible", "important");
+    // A page no taller than the window scrolls inside (an app), if at all: its lock is its layout.
+    if (root.scrollHeight > innerHeight && !fixedCovers(0.5).length) {
+      for (const el of [root, document.body]) {
+        if (!/^(hidden|clip)$/.test(getComputedStyle(el).overflowY)) continue;
+        // <html>'s overflow goes to the viewport; <body>'s too when <html>'s is visible, else it clips itself.
+        setReleased(el, "overflow-y", el === root ? "auto" : "visible");
+      }
+    }
+    if (!released.styles.length) released = null;
   }
 
-  /** Put back the lock released when el was collapsed. */
-  function restoreScroll(el) {
-    if (!scrollRelease || scrollRelease.owner !== el) return;
-    for (const [x, value, priority] of scrollRelease.saved) {
-      x.style.removeProperty("overflow-y");
-      if (value) x.style.setProperty("overflow-y", value, priority);
+  /** Put back what was released when el was collapsed. */
+  function restoreOverlay(el) {
+    if (!released || released.owner !== el) return;
+    for (const [x, property, value, priority] of released.styles.reverse()) {
+      x.style.removeProperty(property);
+      if (value) x.style.setProperty(property, value, priority);
     }
-    scrollRelease = null;
+    released = null;
   }
 
   /** Whether b comes right after a in the page: element siblings with nothing visible between them. */
@@ -382,7 +406,7 @@
       const own = hidden.get(member);
       if (!own || own.group !== entry.group) continue;
       hidden.delete(member);
-      restoreScroll(member);
+      restoreOverlay(member);
       if (own.placeholder) own.placeholder.remove();
       member.removeAttribute("data-hush-hidden");
       if (own.inlineFallback) {
@@ -458,8 +482,8 @@
         if (last) collapsed += 1;
       });
       for (const el of overlays) {
-        releaseScroll(el);
-        setTimeout(() => releaseScroll(el), RELEASE_AGAIN_MS);
+        releaseOverlay(el);
+        setTimeout(() => releaseOverlay(el), RELEASE_AGAIN_MS);
       }
       return collapsed;
     });

@@ -287,6 +287,12 @@ WALLED_OVERLAY_PAGE = OVERLAY_PAGE.replace(
     '<div id="overlay">',
     '<div id="wall" style="position: fixed; inset: 0; z-index: 9">Accept cookies</div><div id="overlay">',
 )
+# The same, with the rest of the page dimmed behind an empty layer, as modal libraries do.
+BACKDROP_OVERLAY_PAGE = OVERLAY_PAGE.replace(
+    '<div id="overlay">',
+    '<div id="backdrop" style="position: fixed; inset: 0; background: rgba(0, 0, 0, 0.5)"></div>'
+    '<div id="overlay">',
+)
 # The same, its scrolling stopped only after the overlay was hidden (an overlay that animates in).
 LATE_LOCK_OVERLAY_PAGE = OVERLAY_PAGE.replace(
     "document.body.classList.add('modal-open');",
@@ -301,6 +307,7 @@ PAGES = {
     "/modal.html": MODAL_PAGE,
     "/overlay.html": OVERLAY_PAGE,
     "/overlay-wall.html": WALLED_OVERLAY_PAGE,
+    "/overlay-backdrop.html": BACKDROP_OVERLAY_PAGE,
     "/overlay-late.html": LATE_LOCK_OVERLAY_PAGE,
     "/flat.html": FLAT_PAGE,
     "/layout.html": LAYOUT_PAGE,

@@ -415,6 +415,20 @@ def test_a_collapsed_overlay_lets_the_page_scroll(browser, fake, page, site, pat
     assert page.evaluate("document.body.style.overflowY") == ""
 
 
+def test_a_collapsed_overlay_takes_its_backdrop_along(browser, fake, page, site):
+    """The empty layer that dims the page behind an appeal's overlay would leave the page dark and
+    unclickable, and keep its scrolling locked: it goes with the overlay, and comes back with Show."""
+    url = f"http://127.0.0.1:{site}/overlay-backdrop.html"
+    hide_matches(browser, fake, page, url, [OVERLAY], hidden=1)
+    page.wait_for_function("!document.getElementById('backdrop').checkVisibility()", timeout=3000)
+    page.locator("#p0").click(timeout=2000)  # nothing in front of it
+    assert wheel_scrolls(page)
+    page.get_by_role("button", name="Show the hidden appeal").click(timeout=2000)
+    assert page.evaluate("document.getElementById('backdrop').checkVisibility()")
+    assert page.evaluate("document.getElementById('backdrop').style.display") == ""
+    assert not wheel_scrolls(page)
+
+
 def test_a_lock_stays_while_something_else_covers_the_page(browser, fake, page, site):
     """Hiding the appeal's overlay does not release a lock that another overlay (a cookie wall) keeps."""
     url = f"http://127.0.0.1:{site}/overlay-wall.html"
