@@ -781,6 +781,23 @@
     if (queue.length) scheduleFlush();
   }
 
+  // ------------------------------------------------------------------------------------ a new body
+  // Some sites (Turbo, pjax and the like) go to their next page by putting a new <body> in place of the
+  // old one, without loading a page: for the reader a new page, and so for Hush, which starts over on it.
+  // Such a site may bring back a copy of an earlier body, taken while blocks of it were collapsed.
+  let bodySeen = document.body;
+
+  async function onNewBody() {
+    const body = document.body;
+    if (!body || body === bodySeen) return;
+    bodySeen = body;
+    if (state === "paused") return;
+    await stop("idle");
+    if (document.body !== body) return; // replaced again meanwhile: that call starts over
+    if (body.isConnected) dropCopiedMarks(body);
+    start();
+  }
+
   // ------------------------------------------------------------------------------------ corrections
   function blockFor(target) {
     let el = target && target.nodeType === 1 ? target : target && target.parentElement;
@@ -905,5 +922,6 @@
     }
   });
 
+  new MutationObserver(onNewBody).observe(document.documentElement, { childList: true });
   start();
 })();

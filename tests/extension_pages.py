@@ -115,6 +115,27 @@ LATE_PAGE = article_page(
 )
 
 
+# A site that moves to its next page by putting a new <body> in place (as Turbo does), and back by putting
+# back the copy of the first body it kept (taken while its appeal, id "support", was collapsed).
+NEXT_BODY = (
+    "<article><h1>Tram depot to open its doors on Sunday</h1>"
+    '<p id="next-p0">Visitors can walk through the workshop where the old cars are rebuilt.</p>'
+    '<p id="next-p1">Guided tours start every hour from the main gate on Mill Lane.</p>'
+    + APPEAL_BOX.replace('id="support"', 'id="support-next"')
+    + "</article>"
+)
+SWAPPING_PAGE = article_page(
+    title="Harbour Street bridge reopens after repairs",
+    tail="<script>window.visitNext = function () {"
+    "  window.kept = document.body.cloneNode(true);"
+    "  var body = document.createElement('body');"
+    f"  body.innerHTML = {json.dumps(NEXT_BODY)};"
+    "  document.body.replaceWith(body);"
+    "};"
+    "window.goBack = function () { document.body.replaceWith(window.kept); };</script>",
+)
+
+
 def big_page(target_bytes: int = 1_050_000) -> str:
     """A ~1 MB front page made like today's: long class lists, data attributes, inline styles, SVG icons,
     tracking links, analytics snippets, the teasers again as hydration JSON (as server-rendered
@@ -307,6 +328,7 @@ PAGES = {
     "/modal.html": MODAL_PAGE,
     "/overlay.html": OVERLAY_PAGE,
     "/overlay-wall.html": WALLED_OVERLAY_PAGE,
+    "/swapping.html": SWAPPING_PAGE,
     "/overlay-backdrop.html": BACKDROP_OVERLAY_PAGE,
     "/overlay-late.html": LATE_LOCK_OVERLAY_PAGE,
     "/flat.html": FLAT_PAGE,

@@ -438,6 +438,28 @@ def test_a_lock_stays_while_something_else_covers_the_page(browser, fake, page, 
     assert page.evaluate("document.body.style.overflowY") == ""
 
 
+LIVE_BARS = """(hiddenId) => {
+    const bars = Array.from(document.querySelectorAll('hush-placeholder'));
+    const el = document.getElementById(hiddenId);
+    return !!el && el.hasAttribute('data-hush-hidden') && bars.length === 1 && !!bars[0].shadowRoot &&
+        bars[0].getAttribute('data-hush-for') === el.getAttribute('data-hush-id');
+}"""
+
+
+def test_a_new_body_is_a_new_page(browser, fake, page, site):
+    """A site that puts a new <body> in place to show its next page gets the new page judged, and a copy
+    of the old body put back (taken while collapsed) is judged again, with no copied bar or mark left."""
+    url = f"http://127.0.0.1:{site}/swapping.html"
+    hide_matches(browser, fake, page, url, [r"<aside data-hush-id=([0-9a-z]+)"], hidden=1)
+    page.evaluate("window.visitNext()")
+    page.wait_for_function(LIVE_BARS, arg="support-next", timeout=5000)
+    assert page.locator("#next-p0").is_visible()
+    page.evaluate("window.goBack()")
+    page.wait_for_function(LIVE_BARS, arg="support", timeout=5000)
+    assert_article_visible(page)
+    assert page.evaluate("document.querySelectorAll('[data-hush-hidden]').length") == 1
+
+
 def test_a_copy_of_a_collapsed_block_is_not_left_hidden(browser, fake, page, site):
     """A page that re-renders a collapsed block (outerHTML) copies Hush's marks. With the endpoint failing
     meanwhile, the copy must not stay hidden with no bar to show it, nor a dead copy of the bar stay."""
