@@ -49,6 +49,7 @@
   let elToId = new WeakMap();
   const hidden = new Map(); // element -> {id, placeholder, inlineFallback, group}
   const revealed = new WeakSet(); // blocks the reader chose to show; never hidden again on this page
+  const revealedTexts = new Set(); // their text: a copy the page renders again in their place stays shown
   let cssReady = null; // promise of {ok}
   let observer = null;
   let queue = [];
@@ -423,10 +424,22 @@
     }
   }
 
+  /** A block's text, spaces squashed: what a copy of it made by the page has too. */
+  function textKey(el) {
+    return (el.textContent || "").replace(/\s+/g, " ").trim();
+  }
+
+  /** Never hide el again on this page, nor a copy of it. */
+  function keepShown(el) {
+    revealed.add(el);
+    const key = textKey(el);
+    if (key) revealedTexts.add(key);
+  }
+
   function reveal(el, focus) {
     const entry = hidden.get(el);
     unhide(el);
-    for (const member of entry ? entry.group : [el]) revealed.add(member);
+    for (const member of entry ? entry.group : [el]) keepShown(member);
     if (focus) {
       // Move focus to the block just shown so a keyboard reader continues there.
       if (!el.hasAttribute("tabindex")) {
@@ -441,7 +454,7 @@
   function revealAll(byReader) {
     for (const el of Array.from(hidden.keys())) {
       unhide(el);
-      if (byReader) revealed.add(el);
+      if (byReader) keepShown(el);
     }
     reportCount();
   }
@@ -469,7 +482,8 @@
     const bodyText = () => (bodyLength < 0 ? (bodyLength = textLength(document.body)) : bodyLength);
     const n = accounted("collapse", () => {
       // Every read (text, computed style) before the first write, so the page's style is worked out once.
-      const safe = targets.filter(([el]) => safeToHide(el, bodyText));
+      const safe = targets.filter(([el]) => safeToHide(el, bodyText) &&
+        !(revealedTexts.size && revealedTexts.has(textKey(el))));
       const inline = safe.map(([el]) => mode === "placeholder" && isInline(el));
       const overlays = safe.filter(([el]) => isOverlay(el)).map(([el]) => el);
       let collapsed = 0;
@@ -853,6 +867,7 @@
       const el = blockFor(target);
       if (!el) return { ok: false, error: "no block there" };
       revealed.delete(el);
+      revealedTexts.delete(textKey(el));
       const result = await saveCorrection("appeal", el);
       await ensureCss();
       collapse(el, stampOf(el), isInline(el));

@@ -460,6 +460,19 @@ def test_a_new_body_is_a_new_page(browser, fake, page, site):
     assert page.evaluate("document.querySelectorAll('[data-hush-hidden]').length") == 1
 
 
+def test_a_shown_block_stays_shown_when_the_page_renders_it_again(browser, fake, page, site):
+    """What the reader chose to see stays in view when the page replaces it with a copy of itself, which
+    the endpoint names again."""
+    url = f"http://127.0.0.1:{site}/article.html"
+    hide_matches(browser, fake, page, url, [r"<aside data-hush-id=([0-9a-z]+)"], hidden=1)
+    page.get_by_role("button", name="Show the hidden appeal").click(timeout=2000)
+    page.evaluate("(() => { const s = document.getElementById('support'); s.outerHTML = s.outerHTML; })()")
+    fragments = fragments_settle(browser, page, browser.tab_id(page))
+    assert fragments >= 1  # the copy went to the endpoint, which named it
+    assert page.locator("#support p").first.is_visible()
+    assert page.locator("hush-placeholder, [data-hush-hidden]").count() == 0
+
+
 def test_a_copy_of_a_collapsed_block_is_not_left_hidden(browser, fake, page, site):
     """A page that re-renders a collapsed block (outerHTML) copies Hush's marks. With the endpoint failing
     meanwhile, the copy must not stay hidden with no bar to show it, nor a dead copy of the bar stay."""
