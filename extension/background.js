@@ -286,6 +286,9 @@ async function storeCorrection(message) {
   };
   const stored = await api.storage.local.get("corrections");
   const list = Array.isArray(stored.corrections) ? stored.corrections : [];
+  // The same correction again (the same page as sent, the same call) replaces the one stored before.
+  const same = list.findIndex((c) => c && c.kind === kind && c.url === entry.url && c.html === html);
+  if (same >= 0) list.splice(same, 1);
   list.push(entry);
   while (list.length > MAX_CORRECTIONS) list.shift();
   await api.storage.local.set({ corrections: list });

@@ -633,6 +633,10 @@ def test_reader_corrections_are_stored_and_exported(hush, page, site, tmp_path):
     reply = hush.menu_click(tab, "hush-not-appeal")
     assert reply and reply.get("ok"), reply
     page.locator(f'[data-hush-id="{model_id}"]').wait_for(state="visible", timeout=2000)
+    # The same correction again, on the block now shown: stored once.
+    page.locator(f'[data-hush-id="{model_id}"] h2').click(button="right")
+    reply = hush.menu_click(tab, "hush-not-appeal")
+    assert reply and reply.get("ok"), reply
 
     saved = hush.corrections()
     assert [c["kind"] for c in saved] == ["appeal", "not-appeal"]
