@@ -100,16 +100,24 @@
     }
   }
 
+  /** The site a typed name or address names, as location.hostname gives it (an accented name in its
+   * xn-- form), or "" when it names none: empty labels ("foo..com"), spaces, other characters. */
+  function siteOf(text) {
+    let host = "";
+    try {
+      host = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text.trim()) ? text.trim() : "http://" + text.trim()).hostname;
+    } catch (_err) {
+      return "";
+    }
+    const key = siteKey(host);
+    if (/^\[[0-9a-f:.]+\]$/.test(key)) return key;
+    return key && key.split(".").every((label) => /^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?$/.test(label)) ? key : "";
+  }
+
   $("add-site").addEventListener("submit", async (event) => {
     event.preventDefault();
-    let text = $("site").value.trim();
-    try {
-      if (/^[a-z]+:\/\//i.test(text)) text = new URL(text).hostname;
-    } catch (_err) {
-      text = "";
-    }
-    const key = siteKey(text);
-    if (!key || !/^[a-z0-9.-]+$/.test(key) && !/^\[[0-9a-f:]+\]$/.test(key)) {
+    const key = siteOf($("site").value);
+    if (!key) {
       say("site-result", "Write a site name like example.org.", false);
       return;
     }

@@ -696,6 +696,29 @@ def test_options_page_checks_and_saves_endpoint(hush, endpoint, page):
     assert settings["endpoint"] == endpoint and settings["mode"] == "remove"
 
 
+def test_the_site_list_takes_names_as_the_browser_gives_them(hush, page):
+    """Sites are stored as pages report their host (an accented name in its xn-- form, no www.), and a
+    name no page can have is refused."""
+    hush.set_settings(disabledSites=[])
+    page.goto(hush.url("options.html"))
+    field = page.get_by_label("Site to turn Hush off on")
+    cases = [
+        ("B\u00fccher.de", "xn--bcher-kva.de"),
+        ("https://www.Example.org/news?x=1", "example.org"),
+        ("foo..com", None),
+        ("two words.org", None),
+    ]
+    for typed, listed in cases:
+        field.fill(typed)
+        page.get_by_role("button", name="Turn off on this site").click()
+        if listed:
+            page.locator("#sites").get_by_text(listed, exact=True).wait_for(timeout=2000)
+        else:
+            page.get_by_text("Write a site name like example.org.").wait_for(timeout=2000)
+    stored = hush.sw("async () => (await chrome.storage.local.get('settings')).settings.disabledSites")
+    assert stored == ["xn--bcher-kva.de", "example.org"]
+
+
 def test_messages_only_from_own_scripts(hush, page, site):
     open_article(hush, page, site)
     # Without externally_connectable a web page has no channel to the extension at all.
