@@ -8,6 +8,7 @@ import zlib
 from typing import IO, Any, NamedTuple, NoReturn
 
 from flask import current_app, request
+from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 CHUNK = 64 * 1024
@@ -39,12 +40,17 @@ def too_large(limit: int) -> NoReturn:
 
 
 def read_chunk(stream: IO[bytes], size: int) -> bytes:
-    """One read; 408 when the server's read deadline passed (werkzeug wraps that as a disconnect)."""
+    """One read; 408 when the server's read deadline passed (werkzeug wraps that as a disconnect), 400
+    when gunicorn finds the chunked body malformed (a bad chunk size or terminator)."""
     try:
         return stream.read(size)
     except TimeoutError:
         pass
+    except ParseException as err:
+        fail(400, "invalid_chunked_body", f"the chunked request body is malformed: {err}")
     except ClientDisconnected as err:
+        if isinstance(err.__context__, ParseException):
+            fail(400, "invalid_chunked_body", f"the chunked request body is malformed: {err.__context__}")
         if not isinstance(err.__context__, TimeoutError):
             raise
     fail(408, "request_timeout", "the request body did not arrive in time")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
 import socket
 import sys
 import time
 from typing import Any
 
 from flask import Flask
+from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.http.errors import NoMoreData
 from gunicorn.workers.sync import SyncWorker
@@ -21,6 +23,14 @@ from server.config import ConfigError
 from server.errors import CliError
 from server.listen import listening
 
+# Error codes for the statuses gunicorn answers itself, before the app sees the request.
+GUNICORN_CODES = {
+    403: "forbidden",
+    414: "request_line_too_long",
+    417: "expectation_failed",
+    431: "headers_too_large",
+    501: "not_implemented",
+}
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
 DEFAULT_TIMEOUT = 60  # seconds a worker may spend on one request, slow body upload included
@@ -157,7 +167,32 @@ class DeadlineSyncWorker(SyncWorker):
 
     def init_process(self) -> None:
         threadpool_limits(limits=1)
+        # gunicorn writes its own answers (malformed HTTP, a request line or headers past its limits, a
+        # request ended past --timeout) through this function, as HTML; in a worker they go out as JSON.
+        gunicorn_util.write_error = self.write_json_error
+        self.failed: BaseException | None = None
         super().init_process()
+
+    def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: BaseException) -> None:
+        self.failed = exc
+        super().handle_error(req, client, addr, exc)
+
+    def write_json_error(self, sock: socket.socket, status: int, reason: str, message: str) -> None:
+        """gunicorn's own error answer in the API's JSON error shape."""
+        if status == 500:
+            code = "internal_error"
+            # Ending a worker past its time raises SystemExit inside the request.
+            if isinstance(self.failed, SystemExit):
+                message = f"the request ran past the server's time limit (--timeout {self.cfg.timeout} s)"
+        else:
+            code = GUNICORN_CODES.get(status, "bad_request")
+            message = f"malformed HTTP request: {message}" if message else "malformed HTTP request"
+        body = json.dumps({"error": {"code": code, "message": message or reason}}).encode()
+        head = (
+            f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
 
     def handle(self, listener: Any, client: socket.socket, addr: Any) -> None:
         timeout = float(self.cfg.timeout)

@@ -208,6 +208,56 @@ def test_slow_requests_are_timed_out_by_the_server(impatient_server, reliability
     assert requests.get(server.url + "/healthz", timeout=10).status_code == 200
 
 
+# --- malformed HTTP and requests past the time limit ----------------------------------------------
+
+
+def raw_request(server: Any, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send bytes as they are; the status, headers and body of the answer (read to the close)."""
+    received = b""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(request)
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in lines[1:] if ": " in line)
+    return int(lines[0].split()[1]), headers, body
+
+
+CHUNKED = b"Transfer-Encoding: chunked\r\n\r\n"
+MALFORMED = {
+    "bad request line": (b"GARBAGE\r\n\r\n", 400, "bad_request"),
+    "negative length": (HEAD + b"Content-Length: -5\r\n\r\n", 400, "bad_request"),
+    "bad chunk size": (HEAD + CHUNKED + b"zz\r\n{}\r\n0\r\n\r\n", 400, "invalid_chunked_body"),
+    "request line over 4 KB": (b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\n\r\n", 414, "request_line_too_long"),
+    "header over 8 KB": (b"GET / HTTP/1.1\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 431, "headers_too_large"),
+}
+
+
+@pytest.mark.parametrize("name", list(MALFORMED))
+def test_malformed_http_gets_a_json_error(server, reliability_counts, name):
+    """gunicorn refuses these before the app sees them; its answer has the API's JSON error shape."""
+    request, status, code = MALFORMED[name]
+    got, headers, body = raw_request(server, request)
+    reliability_counts["api_requests"] += 1
+    assert (got, headers.get("content-type")) == (status, "application/json"), body[:200]
+    answer = json.loads(body)
+    jsonschema.validate(answer, error_schema())
+    assert answer["error"]["code"] == code
+
+
+def test_a_request_past_the_time_limit_gets_a_json_error(impatient_server, reliability_counts):
+    """A page that takes longer than --timeout to classify (99,000 paragraphs, some 6 s): gunicorn ends
+    the worker, and the client is told why in JSON; a new worker takes its place."""
+    server = impatient_server
+    html = "<p>a</p>" * 99_000
+    response = requests.post(server.url + "/v1/classify", json={"html": html}, timeout=60)
+    reliability_counts["api_requests"] += 1
+    assert_error(response, 500, "internal_error")
+    assert "--timeout" in response.json()["error"]["message"]
+    assert requests.get(server.url + "/healthz", timeout=30).status_code == 200
+
+
 # --- ids -------------------------------------------------------------------------------------------
 
 
