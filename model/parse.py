@@ -14,6 +14,9 @@ from model.errors import PageError, PageTooLarge
 
 # Characters XML trees cannot hold; libxml2 would turn some into U+FFFD and choke on others.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# What parse() does not keep as written: those characters, which it drops, and lone UTF-16 surrogates,
+# which it writes as "?". An attribute value holding one comes out changed.
+ALTERED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _VOID = frozenset(
     [
         "area",

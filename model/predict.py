@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,7 @@ from model import boxes, sequence
 from model import features as F
 from model.decide import block_scores_by_id, hide_ids
 from model.fastpath import BlockScorer, BoxScorer
-from model.parse import parse
+from model.parse import ALTERED, parse
 from model.segment import Page, segment
 
 SHIPPED_MODEL = Path(__file__).resolve().parent / "shipped" / "hush-model.skops"
@@ -199,18 +198,15 @@ class HushModel:
         score = scored.best()
         hide = hide_ids(scored.page, scored.appeal)
         blocks = block_scores_by_id(scored.page, scored.appeal, score)
-        if _LONE_SURROGATE.search(html):  # parse() wrote each one as "?": ids may have changed
+        if ALTERED.search(html):  # parse() dropped or replaced characters: ids may have changed
             hide = [i for i in hide if _written_in(i, html)]
             blocks = [b for b in blocks if _written_in(b["id"], html)]
         return Classification(hide, blocks, timings={k: round(v, 3) for k, v in timings.items()})
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _written_in(ident: str, html: str) -> bool:
     """Whether an id stands in the page as an attribute value, as written (else parsing changed it)."""
-    return any(f"{q}{ident}{q}" in html for q in ('"', "'")) or f"={ident}" in html
+    return bool(ident) and (any(f"{q}{ident}{q}" in html for q in ('"', "'")) or f"={ident}" in html)
 
 
 def load_model(path: str | Path | None = None) -> HushModel:
