@@ -7,12 +7,18 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
-from server import cli_extension, cli_label, cli_model, cli_serve, cli_train
 from server.errors import CliError
 
-# Each module adds its subcommands with ``register(subparsers)``; handlers raise CliError.
-COMMAND_MODULES = [cli_train, cli_model, cli_serve, cli_label, cli_extension]
+
+def command_modules() -> list[ModuleType]:
+    """The modules that add the subcommands, each with ``register(subparsers)``; handlers raise
+    CliError. Imported when ``hush`` runs, not with this module: they bring in scikit-learn, Flask and
+    gunicorn, which take a second, and a Ctrl-C meanwhile must end ``hush`` as quietly as later."""
+    from server import cli_extension, cli_label, cli_model, cli_serve, cli_train
+
+    return [cli_train, cli_model, cli_serve, cli_label, cli_extension]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hush", description="Hide donation and support appeals on web pages."
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in COMMAND_MODULES:
+    for module in command_modules():
         module.register(sub)
     return parser
 
@@ -34,7 +40,11 @@ def _terminated(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except KeyboardInterrupt:
+        print("hush: interrupted", file=sys.stderr)
+        return 130
     args = parser.parse_args(argv)
     # `hush serve` leaves signals to gunicorn, which stops its workers gracefully on SIGTERM.
     previous = signal.signal(signal.SIGTERM, _terminated) if args.command != "serve" else None

@@ -216,3 +216,24 @@ def test_corpus_stats_counts_pages_blocks_and_characters(capsys, tmp_path):
     assert appeal["appeal_chars"] == len("SupportusDonatemonthly.")
     assert result["label"]["?"]["content_chars"] == len("TidetablesforMay.")
     assert result["lang"]["en"]["pages"] == 1
+
+
+def test_ctrl_c_while_hush_is_starting_is_an_interruption(capsys, monkeypatch):
+    """hush loads scikit-learn, Flask and gunicorn as it starts (about a second): a Ctrl-C then ends it
+    with one line and status 130, as later, not a traceback."""
+    import server.cli
+
+    def interrupted() -> list:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(server.cli, "command_modules", interrupted)
+    assert main(["model", "info"]) == 130
+    assert capsys.readouterr().err == "hush: interrupted\n"
+
+
+def test_the_command_line_module_loads_no_heavy_library():
+    """What the `hush` launcher imports before main() runs, where a Ctrl-C would escape it."""
+    heavy = "{'sklearn', 'flask', 'gunicorn', 'lxml'}"
+    code = f"import sys, server.cli; print(sorted({heavy} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
