@@ -33,12 +33,9 @@
   }
 
   $("check").addEventListener("click", async () => {
-    const checked = checkEndpoint($("endpoint").value);
-    const token = checkToken($("token").value);
-    if (!checked.ok || !token.ok) {
-      say("check-result", checked.ok ? token.error : checked.error, false);
-      return;
-    }
+    const checked = fieldChecked("endpoint", checkEndpoint, "check-result");
+    const token = checked && fieldChecked("token", checkToken, "check-result");
+    if (!token) return;
     say("check-result", "Checking…");
     const reply = await api.runtime.sendMessage({ type: "checkEndpoint", endpoint: checked.url, token: token.token });
     if (reply && reply.ok) {
@@ -49,11 +46,12 @@
     }
   });
 
-  /** The field's value checked by check(); on a problem, says it, marks the field and returns null. */
-  function fieldChecked(id, check) {
+  /** The field's value checked by check(); on a problem, says it in `said`, marks the field and
+   * returns null. */
+  function fieldChecked(id, check, said) {
     const result = check($(id).value);
     if (!result.ok) {
-      say("save-result", result.error, false);
+      say(said, result.error, false);
       $(id).setAttribute("aria-invalid", "true");
       $(id).focus();
       return null;
@@ -64,8 +62,8 @@
 
   $("settings").addEventListener("submit", async (event) => {
     event.preventDefault();
-    const checked = fieldChecked("endpoint", checkEndpoint);
-    const token = checked && fieldChecked("token", checkToken);
+    const checked = fieldChecked("endpoint", checkEndpoint, "save-result");
+    const token = checked && fieldChecked("token", checkToken, "save-result");
     if (!token) return;
     const mode = document.querySelector('input[name="mode"]:checked');
     const saved = await writeSettings({

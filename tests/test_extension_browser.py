@@ -678,6 +678,9 @@ def test_options_page_checks_and_saves_endpoint(hush, endpoint, page):
     field.fill("http://example.org:8787")
     page.get_by_role("button", name="Save").click()
     page.get_by_text(re.compile("must use https://")).wait_for(timeout=2000)
+    page.get_by_role("button", name="Check connection").click()
+    page.locator("#check-result").get_by_text(re.compile("must use https://")).wait_for(timeout=2000)
+    assert field.get_attribute("aria-invalid") == "true"
     assert hush.sw("async () => (await chrome.storage.local.get('settings')).settings.endpoint") == endpoint
 
     field.fill(endpoint)
