@@ -561,6 +561,16 @@ def _browser_section(r: dict[str, Any]) -> list[str]:
             "images fail both times): the difference is the machine's other work on those requests, "
             "competing for the two cores. The bar above is read with the images served.",
         ]
+        if "driver" in shared:
+            lines += [
+                "",
+                "The browser is kept off the network by its own resolver rules (no host resolves but "
+                "loopback), not by Playwright intercepting every request as the test suite's browser "
+                "does: each intercepted request is a round trip to the Python driver, on the same two "
+                "cores, that a reader's browser never makes. In loads alternated with the two above, every "
+                "request of the page going through the driver, the content script's own time was "
+                f"{_f(shared['driver'], ' ms')}.",
+            ]
     if srv:
         lines += [
             "",
