@@ -32,14 +32,14 @@ CORS_HEADERS = {
 }
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+def create_app(config: Mapping[str, Any] | None = None, names: Mapping[str, str] | None = None) -> Flask:
     """Build the app from settings (see :mod:`server.config`); loads the model unless
-    ``config["MODEL"]`` holds one.
+    ``config["MODEL"]`` holds one. ``names``: how the caller spells the settings it gives, for errors.
 
     Raises ``model.ModelError`` for a missing or bad model file and
     ``server.config.ConfigError`` for a bad setting, each with a one-line message.
     """
-    settings = resolve(config)
+    settings = resolve(config, names)
     app = Flask(__name__, static_folder=None)
     app.config.update(settings)
     model = settings["MODEL"]

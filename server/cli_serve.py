@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import json
 import socket
@@ -31,9 +32,18 @@ GUNICORN_CODES = {
     431: "headers_too_large",
     501: "not_implemented",
 }
+# The settings (server/config.py) as this command's flags spell them, for its error messages.
+FLAGS = {
+    "MODEL_PATH": "--model",
+    "TOKEN": "--token",
+    "CORS_ORIGIN": "--cors-origin",
+    "MAX_BYTES": "--max-bytes",
+    "LOG_URLS": "--log-urls",
+}
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
 DEFAULT_TIMEOUT = 60  # seconds a worker may spend on one request, slow body upload included
+MAX_TIMEOUT = 86_400  # past this, socket deadlines overflow the platform's time values
 READ_SHARE = 0.5  # share of the timeout a client has to send its whole request (headers and body)
 
 
@@ -56,7 +66,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--log-urls", action="store_true", default=None, help="log page urls, query strings")
     parser.add_argument(
         "--timeout",
-        type=_positive,
+        type=_timeout,
         default=DEFAULT_TIMEOUT,
         help="seconds per request (%(default)s); a client has half of it to send the request, else 408",
     )
@@ -77,7 +87,7 @@ def serve(args: argparse.Namespace) -> int:
         "LOG_URLS": args.log_urls,
     }
     try:
-        app = create_app({key: value for key, value in given.items() if value is not None})
+        app = create_app({key: value for key, value in given.items() if value is not None}, FLAGS)
     except (ModelError, ConfigError) as err:
         raise CliError(str(err)) from None
     if not app.config["TOKEN"] and not _is_loopback(args.host):
@@ -87,7 +97,9 @@ def serve(args: argparse.Namespace) -> int:
         "workers": args.workers,
         "worker_class": DeadlineSyncWorker,
         "timeout": args.timeout,
-        "graceful_timeout": 10,
+        # On SIGTERM (systemctl stop, docker stop) a worker finishes the request it holds: it has as long
+        # as any request may take.
+        "graceful_timeout": args.timeout,
         "preload_app": True,
         "accesslog": None,  # the app logs one line per request without urls
         "errorlog": "-",
@@ -167,36 +179,53 @@ class DeadlineSyncWorker(SyncWorker):
 
     def init_process(self) -> None:
         threadpool_limits(limits=1)
-        # gunicorn writes its own answers (malformed HTTP, a request line or headers past its limits, a
-        # request ended past --timeout) through this function, as HTML; in a worker they go out as JSON.
+        # gunicorn writes its own answers (malformed HTTP, a request line or headers past its limits)
+        # through this function, as HTML; in a worker they go out as JSON.
         gunicorn_util.write_error = self.write_json_error
-        self.failed: BaseException | None = None
+        self.timed_out = False
         super().init_process()
 
+    def handle(self, listener: Any, client: socket.socket, addr: Any) -> None:
+        timeout = float(self.cfg.timeout)
+        super().handle(listener, DeadlineSocket(client, max(0.5, timeout * READ_SHARE), timeout), addr)
+
+    def handle_abort(self, sig: int, frame: Any) -> None:
+        self.timed_out = True  # the arbiter ends a worker that ran past --timeout with SIGABRT
+        super().handle_abort(sig, frame)
+
     def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: BaseException) -> None:
-        self.failed = exc
-        super().handle_error(req, client, addr, exc)
+        if not isinstance(exc, SystemExit):
+            super().handle_error(req, client, addr, exc)
+            return
+        # The worker is ending inside a request: past --timeout, or the server is stopping at once
+        # (Ctrl-C, SIGQUIT). One line in the log (no traceback, no url), and the client is told why.
+        if self.timed_out:
+            why = f"the request ran past the server's time limit (--timeout {self.cfg.timeout} s)"
+        else:
+            why = "the server stopped while answering this request"
+        self.log.warning("request ended: %s", why)
+        send_json_error(client, 500, "Internal Server Error", "internal_error", why)
 
     def write_json_error(self, sock: socket.socket, status: int, reason: str, message: str) -> None:
         """gunicorn's own error answer in the API's JSON error shape."""
         if status == 500:
             code = "internal_error"
-            # Ending a worker past its time raises SystemExit inside the request.
-            if isinstance(self.failed, SystemExit):
-                message = f"the request ran past the server's time limit (--timeout {self.cfg.timeout} s)"
         else:
             code = GUNICORN_CODES.get(status, "bad_request")
             message = f"malformed HTTP request: {message}" if message else "malformed HTTP request"
-        body = json.dumps({"error": {"code": code, "message": message or reason}}).encode()
-        head = (
-            f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-        )
-        gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
+        send_json_error(sock, status, reason, code, message or reason)
 
-    def handle(self, listener: Any, client: socket.socket, addr: Any) -> None:
-        timeout = float(self.cfg.timeout)
-        super().handle(listener, DeadlineSocket(client, max(0.5, timeout * READ_SHARE), timeout), addr)
+
+def send_json_error(sock: socket.socket, status: int, reason: str, code: str, message: str) -> None:
+    """An error answer written straight to the client, as the app writes its own, and the connection
+    closed after it."""
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    with contextlib.suppress(OSError):  # the client may be gone
+        gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
 
 
 def _is_loopback(host: str) -> bool:
@@ -216,6 +245,13 @@ def _positive(text: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
     return number
+
+
+def _timeout(text: str) -> int:
+    seconds = _positive(text)
+    if seconds > MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(f"at most {MAX_TIMEOUT} seconds (a day): {text!r}")
+    return seconds
 
 
 def _port(text: str) -> int:

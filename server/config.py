@@ -28,6 +28,10 @@ ENV_VARS = {
     "LOG_URLS": "HUSH_LOG_URLS",
 }
 
+# Given but empty, these would fall back quietly to the shipped model or to no token at all (an
+# `HUSH_TOKEN=` left in an env file, a token command that failed): refused instead.
+NOT_EMPTY = ("MODEL_PATH", "TOKEN")
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
@@ -37,40 +41,54 @@ class ConfigError(ValueError):
 
 
 def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Settings given by ``HUSH_*`` variables; empty variables count as unset."""
+    """Settings given by ``HUSH_*`` variables; empty ones count as unset, but for those in NOT_EMPTY,
+    which are kept (empty) for ``resolve`` to refuse."""
     environ = os.environ if environ is None else environ
     found: dict[str, Any] = {}
     for key, var in ENV_VARS.items():
-        value = environ.get(var, "")
-        if value.strip():
+        value = environ.get(var)
+        if value is not None and (value.strip() or key in NOT_EMPTY):
             found[key] = value.strip()
     return found
 
 
-def resolve(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Defaults, overridden by the environment, overridden by ``config``; checked and normalised."""
-    settings = {**DEFAULTS, **from_env(), **(config or {})}
-    settings["MAX_BYTES"] = _positive_int("MAX_BYTES", settings["MAX_BYTES"])
-    settings["LOG_URLS"] = _boolean("LOG_URLS", settings["LOG_URLS"])
+def resolve(
+    config: Mapping[str, Any] | None = None, names: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Defaults, overridden by the environment, overridden by ``config``; checked and normalised. Errors
+    name a setting as it was given: its variable, or its name in ``names`` (a command line's flags)."""
+    env = from_env()
+    config = config or {}
+    settings = {**DEFAULTS, **env, **config}
+
+    def name(key: str) -> str:
+        return (names or {}).get(key, key) if key in config or key not in env else ENV_VARS[key]
+
+    settings["MAX_BYTES"] = _positive_int(name("MAX_BYTES"), settings["MAX_BYTES"])
+    settings["LOG_URLS"] = _boolean(name("LOG_URLS"), settings["LOG_URLS"])
     for key in ("MODEL_PATH", "TOKEN", "CORS_ORIGIN"):
         value = settings[key]
         if value is not None and not isinstance(value, str | os.PathLike):
-            raise ConfigError(f"{key} must be a string, got {type(value).__name__}")
+            raise ConfigError(f"{name(key)} must be a string, got {type(value).__name__}")
+        if key in NOT_EMPTY and value is not None and not str(value).strip():
+            raise ConfigError(f"{name(key)} is given but empty: give a value, or leave it out")
         settings[key] = str(value) if value not in (None, "") else None
     if settings["CORS_ORIGIN"] is not None:
-        settings["CORS_ORIGIN"] = _origin(settings["CORS_ORIGIN"])
+        settings["CORS_ORIGIN"] = _origin(name("CORS_ORIGIN"), settings["CORS_ORIGIN"])
     token = settings["TOKEN"]
     if token is not None and not re.fullmatch(r"[\x21-\x7e]+", token):
         # HTTP headers carry bytes: a client would send other characters in an encoding the server may
         # not read them back in, and the token would never match.
-        raise ConfigError("TOKEN must be printable ASCII without spaces (letters, digits, punctuation)")
+        raise ConfigError(
+            f"{name('TOKEN')} must be printable ASCII without spaces (letters, digits, punctuation)"
+        )
     return settings
 
 
-def _origin(value: str) -> str:
+def _origin(label: str, value: str) -> str:
     """One origin as browsers send it in ``Origin`` (scheme and host in lower case, no default port, no
     '/' at the end): spelt otherwise it would never match, and CORS would fail with nothing said."""
-    given = f"CORS_ORIGIN must name one origin such as https://example.org, got {value!r}"
+    given = f"{label} must name one origin such as https://example.org, got {value!r}"
     if value == "*":
         raise ConfigError(f"{given}: not '*'")
     try:
@@ -80,11 +98,15 @@ def _origin(value: str) -> str:
         raise ConfigError(given) from None
     if not parts.scheme or not parts.hostname or parts.username is not None or parts.password is not None:
         raise ConfigError(given)
+    if "," in value or " " in value.strip():
+        raise ConfigError(f"{given}: one origin only")
     if parts.path not in ("", "/") or parts.query or parts.fragment or value.endswith(("?", "#")):
         raise ConfigError(f"{given}: no path, query or fragment")
     scheme, host = parts.scheme.lower(), parts.netloc.lower()  # a '/' at the end goes, as browsers drop it
-    if DEFAULT_PORTS.get(scheme) == parts.port:
+    if parts.port is not None and DEFAULT_PORTS.get(scheme) == parts.port:
         host = host.rpartition(":")[0]  # browsers leave the scheme's own port out
+    if not host.isascii():
+        raise ConfigError(f"{given}: write an international name as browsers send it (xn--…)")
     return f"{scheme}://{host}"
 
 

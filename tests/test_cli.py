@@ -237,3 +237,20 @@ def test_the_command_line_module_loads_no_heavy_library():
     code = f"import sys, server.cli; print(sorted({heavy} & set(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--timeout", "99999999999"],  # socket deadlines overflowed: every request dropped
+        ["--token", ""],  # no token at all, without a word
+        ["--model", ""],  # the shipped model, without a word
+    ],
+)
+def test_serve_refuses_settings_it_cannot_honour(capsys, argv):
+    with pytest.raises(SystemExit) as stopped:
+        code = main(["serve", "--port", "0", *argv])
+        raise SystemExit(code)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert f"error: argument {argv[0]}: at most" in err or err.startswith(f"hush serve: error: {argv[0]} is")

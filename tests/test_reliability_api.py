@@ -11,8 +11,11 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
+import os
 import re
+import signal
 import socket
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -256,6 +259,32 @@ def test_a_request_past_the_time_limit_gets_a_json_error(impatient_server, relia
     assert_error(response, 500, "internal_error")
     assert "--timeout" in response.json()["error"]["message"]
     assert requests.get(server.url + "/healthz", timeout=30).status_code == 200
+
+
+def test_a_request_cut_short_by_ctrl_c_is_told_so(start_hush, reliability_counts):
+    """Ctrl-C stops the server at once: the request in hand gets a JSON error saying so (not that it ran
+    out of time), and the log one line, no traceback."""
+    with start_hush("--workers", "1") as server:
+        answer: dict[str, Any] = {}
+
+        def post() -> None:
+            answer["response"] = requests.post(
+                server.url + "/v1/classify", json={"html": "<p>a</p>" * 99_000}, timeout=60
+            )
+
+        poster = threading.Thread(target=post)
+        poster.start()
+        time.sleep(1.5)  # classifying this page takes some 6 s
+        os.killpg(server.process.pid, signal.SIGINT)
+        poster.join(timeout=60)
+        server.process.wait(timeout=30)
+        reliability_counts["api_requests"] += 1
+        assert_error(answer["response"], 500, "internal_error")
+        assert (
+            answer["response"].json()["error"]["message"] == "the server stopped while answering this request"
+        )
+        log = server.output()
+        assert "Traceback" not in log and "request ended: the server stopped" in log
 
 
 # --- ids -------------------------------------------------------------------------------------------

@@ -555,11 +555,45 @@ def test_log_urls_when_asked(make_client: Callable[..., FlaskClient], access_lin
         {"CORS_ORIGIN": "https://ok.example:https"},
         {"TOKEN": "s\u00ebkrit"},  # a header carries bytes: no client's encoding of it would ever match
         {"TOKEN": "two words"},
+        # Given but empty: no token at all, or the shipped model, without a word, if let through.
+        {"TOKEN": ""},
+        {"TOKEN": "   "},
+        {"MODEL_PATH": ""},
+        {"CORS_ORIGIN": "https://a.example,https://b.example"},
+        {"CORS_ORIGIN": "https://b\u00fccher.example"},  # browsers send xn--bcher-kva.example
     ],
 )
 def test_bad_settings_stop_the_app(hush_model: Any, config: dict[str, Any]) -> None:
     with pytest.raises(ConfigError):
         create_app({"MODEL": hush_model, **config})
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_token_variable_stops_the_app(
+    hush_model: Any, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """`HUSH_TOKEN=` left in an env file must not serve every /v1/ route to anyone."""
+    monkeypatch.setenv("HUSH_TOKEN", value)
+    with pytest.raises(ConfigError, match="HUSH_TOKEN is given but empty"):
+        create_app({"MODEL": hush_model})
+
+
+def test_setting_errors_name_the_setting_as_given(hush_model: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUSH_MAX_BYTES", "8MB")
+    with pytest.raises(ConfigError, match="^HUSH_MAX_BYTES must be a whole number"):
+        create_app({"MODEL": hush_model})
+    with pytest.raises(ConfigError, match="^--max-bytes must be a whole number"):
+        create_app({"MODEL": hush_model, "MAX_BYTES": "x"}, {"MAX_BYTES": "--max-bytes"})
+
+
+def test_an_extension_origin_is_kept_whole(make_client: Callable[..., FlaskClient]) -> None:
+    """An origin with no port and a scheme with no default port (chrome-extension://id) lost its host."""
+    origin = "chrome-extension://abcdefghijklmnopabcdefghijklmnop"
+    client = make_client(CORS_ORIGIN=origin)
+    preflight = {"Origin": origin, "Access-Control-Request-Method": "POST"}
+    response = client.options("/v1/classify", headers=preflight)
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == origin
 
 
 def test_missing_model_stops_the_app(tmp_path: Path) -> None:
