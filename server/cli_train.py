@@ -184,11 +184,15 @@ def run_train(args: argparse.Namespace) -> int:
                 "(--force writes it anyway)."
             )
             return 1
-    _save(model, out)
+    # The model is written last, after the report and its halvings (minutes more): a run stopped or
+    # failing before then leaves the file at --out as it was.
     if args.report and result.report:
         from model.report import markdown
 
         command = " ".join(["hush train", *meta["folders"], "--out", str(out), "--report", str(args.report)])
+        command += "".join(f" --with {folder}" for folder in meta.get("own_folders", []))
+        if own and args.weight != OWN_WEIGHT:
+            command += f" --weight {args.weight:g}"
         peer = None
         if rules is not None:
             command += f" --peer {args.peer}"
@@ -212,6 +216,7 @@ def run_train(args: argparse.Namespace) -> int:
             halves=halves,
         )
         _write_report(text, args.report)
+    _save(model, out)
     print(
         f"wrote {out} ({model.version}, thresholds: {threshold_text(model.threshold)}); "
         f"serve it with: hush serve --model {out}"

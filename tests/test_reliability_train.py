@@ -101,6 +101,27 @@ def test_an_interrupted_run_leaves_the_old_model(trained, tmp_path, reliability_
     assert [p.name for p in old.parent.iterdir()] == ["model.skops"]
 
 
+def test_a_run_stopped_while_reporting_leaves_the_old_model(trained, tmp_path, monkeypatch, capsys):
+    """The report's halvings train again, for minutes on a real corpus: a Ctrl-C there is still a stop
+    before anything is replaced (the model was written before the report once)."""
+    import model.halves
+
+    corpus, model_file = trained
+    old = copy_of(model_file, tmp_path / "out")
+    before = old.read_bytes()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(model.halves, "whole_runs", interrupted)
+    report = tmp_path / "report.md"
+    argv = ["train", str(corpus), "--out", str(old), "--report", str(report), "--halvings", "1"]
+    assert main(argv) == 130
+    assert "hush train: interrupted" in capsys.readouterr().err
+    assert old.read_bytes() == before and not report.exists()
+    assert [p.name for p in old.parent.iterdir()] == ["model.skops"]
+
+
 SIGNAL_WHILE_SAVING = """
 import os, signal, sys
 import skops.io as sio

@@ -78,9 +78,12 @@ def test_your_pages_change_the_models_mind_on_your_site(base, current, tmp_path,
     before = lamp_scores(current, unseen)
     assert before["recall"] < 0.5, "the base model already finds this appeal: the test proves nothing"
 
-    assert train(base[0], "--with", own, "--out", current) == 0
+    report = tmp_path / "report.md"
+    assert train(base[0], "--with", own, "--out", current, "--report", report) == 0
     out = capsys.readouterr().out
     assert "your pages (--with)" in out and "compared with the current model" in out and "wrote" in out
+    produced_by = next(line for line in report.read_text().splitlines() if line.startswith("Produced by"))
+    assert " --with " in produced_by  # the command that made the model, your pages included
     after = lamp_scores(current, unseen)
     assert after["recall"] > 0.9 and after["precision"] == 1.0, after
     meta = load_model(current).metadata
