@@ -121,11 +121,17 @@ def unknown_labels(pages: Iterable[LabelledPage]) -> list[str]:
     return lines
 
 
+CORRECTION_META = b'name="hush-correction"'  # as the extension writes it (extension/content.js)
+
+
 def has_labels(path: Path) -> bool:
+    """Whether the page was labelled: an element carries a label, or it is a reader's correction (a "not
+    an appeal" page from the extension labels nothing: all of it is content)."""
     try:
-        return LABEL_ATTR.encode() in path.read_bytes()
+        data = path.read_bytes()
     except OSError:
         return False
+    return LABEL_ATTR.encode() in data or CORRECTION_META in data
 
 
 def load_pages(

@@ -162,6 +162,20 @@ def test_a_new_file_is_judged_by_what_your_pages_change_when_the_current_model_h
     assert not other.exists() and other.with_name("poisoned.candidate.skops").exists()
 
 
+def test_not_an_appeal_corrections_alone_are_pages_to_train_on(base, tmp_path, capsys):
+    """The extension's "not an appeal" page labels nothing (all of it is content); a folder of them is
+    a folder of labelled pages, not a folder of raw ones."""
+    mine = tmp_path / "corrections"
+    mine.mkdir()
+    html = page("Alderton", "ferry timetable", "Support us", 0).replace(' data-hush-label="appeal"', "")
+    head = '<head><meta name="hush-correction" content="not-appeal:7"></head>'
+    (mine / "correction.html").write_text(
+        html.replace("<head>", head, 1) if "<head>" in html else head + html
+    )
+    assert train(base[0], "--with", mine, "--out", tmp_path / "m.skops", "--force") == 0, capsys.readouterr()
+    assert load_model(tmp_path / "m.skops").metadata["own_pages"] == 1
+
+
 def test_a_current_model_that_cannot_be_read_needs_force(base, tmp_path, capsys):
     broken = tmp_path / "broken.skops"
     broken.write_bytes(b"not a model")
