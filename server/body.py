@@ -109,9 +109,18 @@ def read_body(stream: IO[bytes], content_length: int | None, encoding: str, limi
     if content_length is not None and content_length > limit:
         too_large(limit)  # refuse early; the reads below enforce the bound either way
     if coding in ("gzip", "x-gzip"):
-        return gunzip_limited(stream, limit)
-    data = read_limited(stream, limit)
-    return Body(data, len(data))
+        body = gunzip_limited(stream, limit)
+    else:
+        data = read_limited(stream, limit)
+        body = Body(data, len(data))
+    if content_length is not None and body.received < content_length:
+        # The client stopped sending early (and shut its side): a part of a page is not the page.
+        fail(
+            400,
+            "incomplete_body",
+            f"the request body ended after {body.received} of the {content_length} bytes announced",
+        )
+    return body
 
 
 def json_request_body() -> Body:

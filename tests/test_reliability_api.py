@@ -214,11 +214,14 @@ def test_slow_requests_are_timed_out_by_the_server(impatient_server, reliability
 # --- malformed HTTP and requests past the time limit ----------------------------------------------
 
 
-def raw_request(server: Any, request: bytes) -> tuple[int, dict[str, str], bytes]:
-    """Send bytes as they are; the status, headers and body of the answer (read to the close)."""
+def raw_request(server: Any, request: bytes, half_close: bool = False) -> tuple[int, dict[str, str], bytes]:
+    """Send bytes as they are (then, with `half_close`, shut the sending side); the status, headers and
+    body of the answer (read to the close)."""
     received = b""
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sock.sendall(request)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
         while chunk := sock.recv(65536):
             received += chunk
     head, _, body = received.partition(b"\r\n\r\n")
@@ -247,6 +250,17 @@ def test_malformed_http_gets_a_json_error(server, reliability_counts, name):
     answer = json.loads(body)
     jsonschema.validate(answer, error_schema())
     assert answer["error"]["code"] == code
+
+
+def test_a_body_cut_short_is_not_classified(server, reliability_counts):
+    """A client that announces 500 bytes, sends 38 and stops sending gets a 400, not the classification
+    of a part of its page."""
+    body = b'{"html":"<p data-hush-id=\\"1\\">x</p>"}'
+    request = HEAD + b"Content-Length: 500\r\n\r\n" + body
+    status, _, answer = raw_request(server, request, half_close=True)
+    reliability_counts["api_requests"] += 1
+    assert status == 400, answer
+    assert json.loads(answer)["error"]["code"] == "incomplete_body"
 
 
 def test_a_request_past_the_time_limit_gets_a_json_error(impatient_server, reliability_counts):
