@@ -108,16 +108,29 @@ def load_page(path: Path, source: Path, *, stamped: bool = False) -> LabelledPag
     return LabelledPage(path, str(source), site, meta, page, appeal, other, content, root)
 
 
-def unknown_labels(pages: Iterable[LabelledPage]) -> list[str]:
-    """One line per page with data-hush-label values other than appeal, other or content (a typo such as
-    "apeal" would otherwise teach that appeal to be content without a word)."""
+# Elements the guideline never labels: the page itself, or all of its main content.
+NEVER_LABELLED = frozenset(["html", "body", "main", "article"])
+
+
+def label_warnings(pages: Iterable[LabelledPage]) -> list[str]:
+    """One line per page whose labels break the guideline in a way that would teach the model quietly
+    wrong: values other than appeal, other or content (a typo such as "apeal" is read as content), a
+    label on <body>, <main> or <article> (all of the page's text), labels inside labels."""
     known = {*LABELS, "content"}
     lines = []
     for p in pages:
-        values = p.root.xpath(f"//@{LABEL_ATTR}") if p.root is not None else []
-        odd = sorted({str(v) for v in values if str(v).strip().lower() not in known})
+        labelled = p.root.xpath(f"//*[@{LABEL_ATTR}]") if p.root is not None else []
+        odd = sorted(
+            {str(e.get(LABEL_ATTR)) for e in labelled if e.get(LABEL_ATTR).strip().lower() not in known}
+        )
         if odd:
             lines.append(f"{p.path}: data-hush-label {', '.join(map(repr, odd))} read as content")
+        wide = sorted({str(e.tag) for e in labelled if e.tag in NEVER_LABELLED})
+        if wide:
+            lines.append(f"{p.path}: a label on {', '.join(f'<{t}>' for t in wide)} takes in the whole page")
+        inner = sum(1 for e in labelled if any(a.get(LABEL_ATTR) is not None for a in e.iterancestors()))
+        if inner:
+            lines.append(f"{p.path}: {inner} label(s) inside another label (the outer one decides)")
     return lines
 
 

@@ -80,7 +80,7 @@ def rules_text(path: Path, rules: FilterList) -> str:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from model.evaluate import evaluate
-    from model.labelled import load_pages, unknown_labels
+    from model.labelled import label_warnings, load_pages
 
     require_existing(args.pages)
     model = _model(args.model)
@@ -91,7 +91,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise CliError(str(err)) from None
     if not pages:
         raise CliError("no HTML pages to evaluate")
-    for line in unknown_labels(pages):
+    for line in label_warnings(pages):
         print(f"hush evaluate: warning: {line}", file=sys.stderr)
     results, total = evaluate(model, pages)
     if not total["appeal_chars"]:
@@ -185,13 +185,13 @@ def run_classify(args: argparse.Namespace) -> int:
 
 def run_corpus_stats(args: argparse.Namespace) -> int:
     from model.corpus_stats import stats, table
-    from model.labelled import load_pages, unknown_labels
+    from model.labelled import label_warnings, load_pages
 
     require_existing(args.folders)
     pages, problems = load_pages(args.folders)
     for problem in problems:
         print(f"hush corpus stats: skipped {problem}", file=sys.stderr)
-    for line in unknown_labels(pages):
+    for line in label_warnings(pages):
         print(f"hush corpus stats: warning: {line}", file=sys.stderr)
     if not pages:
         raise CliError("no HTML pages in " + ", ".join(map(str, args.folders)))

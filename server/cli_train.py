@@ -250,7 +250,7 @@ def _peer_report(rules: FilterList, path: Path, result: TrainResult) -> Peer:
 
 
 def _load(folders: list[Path], strict: bool, bar: Callable[[str, int, int], None]) -> list:
-    from model.labelled import load_pages, unknown_labels
+    from model.labelled import label_warnings, load_pages
 
     if not folders:
         return []
@@ -264,7 +264,7 @@ def _load(folders: list[Path], strict: bool, bar: Callable[[str, int, int], None
         bar.finish()
     for problem in problems:
         print(f"hush train: skipped {problem}", file=sys.stderr)
-    for line in unknown_labels(pages):
+    for line in label_warnings(pages):
         print(f"hush train: warning: {line}", file=sys.stderr)
     return pages
 

@@ -163,6 +163,21 @@ def test_a_label_that_is_neither_appeal_nor_other_is_named(capsys, tmp_path, com
     assert len(warnings) == 1 and "a.html: data-hush-label 'apeal' read as content" in warnings[0], err
 
 
+def test_labels_against_the_guideline_are_named(capsys, tmp_path):
+    """A label on <body> makes the whole page an appeal, a label inside a label says nothing: both are
+    named, as a typo is, rather than learnt from quietly."""
+    (tmp_path / "body.html").write_text(APPEAL_PAGE.replace("<body>", '<body data-hush-label="appeal">', 1))
+    (tmp_path / "nested.html").write_text(
+        APPEAL_PAGE.replace(
+            'data-hush-label="appeal">', 'data-hush-label="appeal"><p data-hush-label="appeal">x</p>', 1
+        )
+    )
+    code, _, err = run(capsys, "evaluate", str(tmp_path))
+    assert code == 0
+    assert "body.html: a label on <body> takes in the whole page" in err, err
+    assert "nested.html: 1 label(s) inside another label" in err, err
+
+
 def test_evaluating_pages_without_any_appeal_says_what_the_scores_mean(capsys, tmp_path):
     page = tmp_path / "news.html"
     page.write_text("<p>The ferry timetable changes next week.</p>")
