@@ -94,6 +94,17 @@ def _check_folders(folders: list[Path]) -> None:
             raise CliError(f"{folder}: no labelled pages (no element carries data-hush-label)")
 
 
+def _check_distinct(folders: list[Path]) -> None:
+    """CliError when a folder is given twice, or inside another one given: its pages would count twice."""
+    seen: list[tuple[Path, Path]] = []
+    for folder in folders:
+        where = folder.resolve()
+        for other, other_where in seen:
+            if where.is_relative_to(other_where) or other_where.is_relative_to(where):
+                raise CliError(f"{folder} and {other} hold the same pages: give each folder once")
+        seen.append((folder, where))
+
+
 def _check_not_inputs(args: argparse.Namespace) -> None:
     """CliError when --out and --report name one file, or when either would replace a page training reads
     (or its sidecar), or write a file that the next training would read as a page."""
@@ -124,6 +135,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise CliError("--jobs must be 1 or more")
     _check_folders([*args.folders, *args.own])
+    _check_distinct([*args.folders, *args.own])
     if args.peer is not None and not args.report:
         raise CliError("--peer goes with --report: the filter list is scored in the report")
     if args.halvings < 0:

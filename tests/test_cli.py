@@ -152,6 +152,17 @@ def test_train_never_writes_over_its_own_pages_or_model(capsys, tmp_path):
     assert not (tmp_path / "m.skops").exists() and not (pages / "sub").exists()
 
 
+def test_a_folder_given_twice_is_refused(capsys, tmp_path):
+    """Its pages would be trained twice, at twice the weight, without a word."""
+    pages = tmp_path / "pages"
+    (pages / "de").mkdir(parents=True)
+    (pages / "de" / "a.html").write_text(APPEAL_PAGE)
+    for extra in (["--with", str(pages) + "/"], [str(pages / "de")]):
+        code, _, err = run(capsys, "train", str(pages), *extra, "--out", str(tmp_path / "m.skops"))
+        assert code == 2 and "hold the same pages" in err, err
+    assert not (tmp_path / "m.skops").exists()
+
+
 @pytest.mark.parametrize("command", [["evaluate"], ["corpus", "stats"]])
 def test_a_label_that_is_neither_appeal_nor_other_is_named(capsys, tmp_path, command):
     (tmp_path / "a.html").write_text(APPEAL_PAGE.replace('"appeal"', '"apeal"'))
