@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -293,6 +294,10 @@ def _current_model(args: argparse.Namespace) -> HushModel | None:
     try:
         return load_model(path)
     except ModelError as err:
+        if path is not None and path.suffix.lower() != ".skops" and not zipfile.is_zipfile(path):
+            # Neither named as a model nor the container one is: a file of something else, which --force
+            # should not replace (a damaged .skops file it may).
+            raise CliError(f"--out {path} is not a model file: choose another --out") from None
         if args.force:
             return None
         raise CliError(

@@ -183,6 +183,13 @@ def test_a_current_model_that_cannot_be_read_needs_force(base, tmp_path, capsys)
     assert "--force" in capsys.readouterr().err and broken.read_bytes() == b"not a model"
 
 
+def test_force_never_replaces_a_file_that_is_no_model(base, tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes")
+    assert train(base[0], "--out", notes, "--force") == 2
+    assert "is not a model file" in capsys.readouterr().err and notes.read_text() == "my notes"
+
+
 def test_bad_weights_are_refused(base, tmp_path, capsys):
     assert train(base[0], "--weight", "0", "--out", tmp_path / "m.skops") == 2
     assert "--weight" in capsys.readouterr().err and not (tmp_path / "m.skops").exists()
