@@ -185,3 +185,20 @@ def test_cli_refuses_a_busy_port(capsys: pytest.CaptureFixture[str], page: Path,
         port = taken.getsockname()[1]
         code, err = run(capsys, "label", str(page), "--out", str(tmp_path / "o"), "--port", str(port))
     assert code == 2 and f"cannot listen on 127.0.0.1:{port}" in err and err.count("\n") == 1
+
+
+def test_a_saved_copy_is_told_from_another_page_of_the_same_name(tmp_path: Path) -> None:
+    """hush label warns before saving over a page of the same file name from elsewhere (siteA/index.html
+    then siteB/index.html into one folder), not over its own copy saved before."""
+    from server.cli_label import same_page_labelled
+
+    source = tmp_path / "a" / "index.html"
+    source.parent.mkdir()
+    source.write_text('<div class="box" data-hush-label=other><p>Give today.</p></div>')
+    saved = tmp_path / "out" / "index.html"
+    assert same_page_labelled(saved, source)  # nothing there yet
+    saved.parent.mkdir()
+    saved.write_text('<div class="box" data-hush-label="appeal"><p>Give today.</p></div>')
+    assert same_page_labelled(saved, source)  # this page, labelled otherwise
+    saved.write_text('<div class="box"><p>The ferry runs at ten.</p></div>')
+    assert not same_page_labelled(saved, source)
