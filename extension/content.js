@@ -481,7 +481,8 @@
     let bodyLength = sentChars >= 0 && !removedSinceSent ? sentChars : -1;
     const bodyText = () => (bodyLength < 0 ? (bodyLength = textLength(document.body)) : bodyLength);
     const n = accounted("collapse", () => {
-      // Every read (text, computed style) before the first write, so the page's style is worked out once.
+      // Every read (text, computed style) before the first write, so the page's style is worked out once;
+      // only a collapsed overlay's release (releaseOverlay) reads the page again after the writes.
       const safe = targets.filter(([el]) => safeToHide(el, bodyText) &&
         !(revealedTexts.size && revealedTexts.has(textKey(el))));
       const inline = safe.map(([el]) => mode === "placeholder" && isInline(el));
@@ -808,7 +809,7 @@
     if (state === "paused") return;
     await stop("idle");
     if (document.body !== body) return; // replaced again meanwhile: that call starts over
-    if (body.isConnected) dropCopiedMarks(body);
+    dropCopiedMarks(body);
     start();
   }
 

@@ -101,9 +101,10 @@
   /** The site a typed name or address names, as location.hostname gives it (an accented name in its
    * xn-- form), or "" when it names none: empty labels ("foo..com"), spaces, other characters. */
   function siteOf(text) {
+    const typed = text.trim();
     let host = "";
     try {
-      host = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text.trim()) ? text.trim() : "http://" + text.trim()).hostname;
+      host = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(typed) ? typed : "http://" + typed).hostname;
     } catch (_err) {
       return "";
     }

@@ -13,10 +13,11 @@ from lxml import etree
 from model.errors import PageError, PageTooLarge
 
 # Characters XML trees cannot hold; libxml2 would turn some into U+FFFD and choke on others.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_CONTROL_CHARS = "\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff"
+_CONTROL = re.compile(f"[{_CONTROL_CHARS}]")
 # What parse() does not keep as written: those characters, which it drops, and lone UTF-16 surrogates,
 # which it writes as "?". An attribute value holding one comes out changed.
-ALTERED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+ALTERED = re.compile(f"[{_CONTROL_CHARS}\ud800-\udfff]")
 _VOID = frozenset(
     [
         "area",

@@ -32,7 +32,7 @@ GUNICORN_CODES = {
     431: "headers_too_large",
     501: "not_implemented",
 }
-# The settings (server/config.py) as this command's flags spell them, for its error messages.
+# The settings (server/config.py) this command's flags give, as the flags spell them (errors name them so).
 FLAGS = {
     "MODEL_PATH": "--model",
     "TOKEN": "--token",
@@ -79,13 +79,7 @@ def serve(args: argparse.Namespace) -> int:
     # Gunicorn, on a port it cannot open, retries for five seconds, logging each try, and stops with no
     # hint of what to change: find out first.
     listening(args.host, args.port, "is hush serve already running? else choose another --port").close()
-    given = {
-        "MODEL_PATH": args.model,
-        "TOKEN": args.token,
-        "CORS_ORIGIN": args.cors_origin,
-        "MAX_BYTES": args.max_bytes,
-        "LOG_URLS": args.log_urls,
-    }
+    given = {key: getattr(args, flag[2:].replace("-", "_")) for key, flag in FLAGS.items()}
     try:
         app = create_app({key: value for key, value in given.items() if value is not None}, FLAGS)
     except (ModelError, ConfigError) as err:
