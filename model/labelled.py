@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,14 +54,22 @@ def block_label_chars(page: Page) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def page_files(folders: Iterable[Path]) -> list[tuple[Path, Path]]:
-    """Every .html/.htm file below the folders, with the folder it came from, sorted."""
+    """Every .html/.htm file below the folders (through linked folders too, each real folder once), with
+    the folder it came from, sorted."""
     found: list[tuple[Path, Path]] = []
     for folder in folders:
         if folder.is_file():
             found.append((folder.parent, folder))
             continue
-        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".html", ".htm") and p.is_file())
-        found.extend((folder, p) for p in files)
+        files, seen = [], set()
+        for where, dirs, names in os.walk(folder, followlinks=True):
+            real = os.path.realpath(where)
+            if real in seen:  # a link back up the tree, or a second way into a folder already read
+                dirs.clear()
+                continue
+            seen.add(real)
+            files += [Path(where, n) for n in names if Path(n).suffix.lower() in (".html", ".htm")]
+        found.extend((folder, p) for p in sorted(p for p in files if p.is_file()))
     return found
 
 
@@ -115,7 +124,8 @@ NEVER_LABELLED = frozenset(["html", "body", "main", "article"])
 def label_warnings(pages: Iterable[LabelledPage]) -> list[str]:
     """One line per page whose labels break the guideline in a way that would teach the model quietly
     wrong: values other than appeal, other or content (a typo such as "apeal" is read as content), a
-    label on <body>, <main> or <article> (all of the page's text), labels inside labels."""
+    label on <body>, <main> or <article> (all of the page's text), labels inside labels, appeal labels
+    that take in no text (on an image or an empty wrapper alone)."""
     known = {*LABELS, "content"}
     lines = []
     for p in pages:
@@ -131,6 +141,9 @@ def label_warnings(pages: Iterable[LabelledPage]) -> list[str]:
         inner = sum(1 for e in labelled if any(a.get(LABEL_ATTR) is not None for a in e.iterancestors()))
         if inner:
             lines.append(f"{p.path}: {inner} label(s) inside another label (the outer one decides)")
+        appeals = [e for e in labelled if e.get(LABEL_ATTR).strip().lower() == "appeal"]
+        if appeals and not p.has_appeal:
+            lines.append(f"{p.path}: its appeal labels hold no text, so nothing on it is learnt as an appeal")
     return lines
 
 

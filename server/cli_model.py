@@ -27,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--model", type=Path, default=None, help="model file (the shipped model)")
     evaluate.add_argument("--json", action="store_true", help="print JSON for machines")
     evaluate.add_argument("--peer", type=Path, metavar="RULES", help=PEER_HELP)
+    evaluate.add_argument(
+        "--strict", action="store_true", help="fail on a page that cannot be read (else it is skipped, named)"
+    )
     evaluate.set_defaults(handler=run_evaluate)
 
     corpus = sub.add_parser("corpus", help="inspect a folder of labelled pages")
@@ -86,11 +89,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     model = _model(args.model)
     rules = read_rules(args.peer)
     try:
-        pages, problems = load_pages(args.pages, strict=True, stamped=True)
+        pages, problems = load_pages(args.pages, strict=args.strict, stamped=True)
     except PageError as err:
-        raise CliError(str(err)) from None
+        raise CliError(f"{err} (--strict)") from None
+    for problem in problems:
+        print(f"hush evaluate: skipped {problem} (not scored)", file=sys.stderr)
     if not pages:
-        raise CliError("no HTML pages to evaluate")
+        raise CliError("no HTML pages to evaluate" + (" that could be read" if problems else ""))
     for line in label_warnings(pages):
         print(f"hush evaluate: warning: {line}", file=sys.stderr)
     results, total = evaluate(model, pages)
@@ -120,7 +125,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         ]
         for row, q in zip(rows, peer, strict=False):
             row["peer"] = {"hidden_appeal": q.counts.hidden_appeal, "hidden_content": q.counts.hidden_content}
-        out = {"model": model.version, "summary": total, "pages": rows}
+        out = {"model": model.version, "summary": total, "pages": rows, "skipped": problems}
         if rules is not None:
             out["peer"] = {
                 "rules": str(args.peer),
@@ -142,7 +147,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         if peer:
             line += f"   {peer[i].counts.hidden_appeal:7d} {peer[i].counts.hidden_content:7d}"
         print(line)
-    print(f"\n{total['pages']} pages · {model.version}: {_summary_text(total)}")
+    skipped = f" ({len(problems)} skipped: not readable)" if problems else ""
+    print(f"\n{total['pages']} pages{skipped} · {model.version}: {_summary_text(total)}")
     if rules is not None:
         print(f"filter list {rules_text(args.peer, rules)}")
         print(f"  on the same pages: {_summary_text(peer_total)}")

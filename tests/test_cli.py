@@ -47,6 +47,25 @@ def test_a_binary_page(capsys, tmp_path):
     assert code == 2 and "binary" in err
 
 
+def test_evaluate_names_the_pages_it_cannot_read_and_scores_the_rest(capsys, tmp_path):
+    """As train and corpus stats do; --strict stops at the first instead."""
+    (tmp_path / "a.html").write_text(APPEAL_PAGE)
+    (tmp_path / "empty.html").write_text("  \n")
+    (tmp_path / "image.html").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    code, out, err = run(capsys, "evaluate", str(tmp_path))
+    assert code == 0, err
+    assert "skipped" in err and "empty.html" in err and "image.html" in err and "Traceback" not in err
+    assert "1 pages (2 skipped: not readable)" in out, out
+    code, out, err = run(capsys, "evaluate", str(tmp_path), "--json")
+    assert code == 0 and [Path(r["page"]).name for r in json.loads(out)["pages"]] == ["a.html"]
+    assert len(json.loads(out)["skipped"]) == 2
+    code, out, err = run(capsys, "evaluate", str(tmp_path), "--strict")
+    assert code == 2 and "empty.html" in err and "(--strict)" in err and not out
+    (tmp_path / "a.html").unlink()
+    code, _, err = run(capsys, "evaluate", str(tmp_path))
+    assert code == 2 and "no HTML pages to evaluate that could be read" in err
+
+
 def test_an_unreadable_model(capsys, tmp_path):
     page = tmp_path / "p.html"
     page.write_text(APPEAL_PAGE)
@@ -183,10 +202,36 @@ def test_labels_against_the_guideline_are_named(capsys, tmp_path):
             'data-hush-label="appeal">', 'data-hush-label="appeal"><p data-hush-label="appeal">x</p>', 1
         )
     )
+    empty = APPEAL_PAGE.replace('<div data-hush-label="appeal">', "<div>").replace(
+        "</article>",
+        '<a href="/donate" data-hush-label="appeal"><img src="give.png" alt="Give"></a>'
+        '<div data-hush-label="appeal"> <script>var give = 1;</script> </div></article>',
+    )
+    (tmp_path / "empty.html").write_text(empty)
+    (tmp_path / "image-too.html").write_text(APPEAL_PAGE.replace("</article>", empty[empty.index("<a h") :]))
     code, _, err = run(capsys, "evaluate", str(tmp_path))
     assert code == 0
     assert "body.html: a label on <body> takes in the whole page" in err, err
     assert "nested.html: 1 label(s) inside another label" in err, err
+    assert "empty.html: its appeal labels hold no text, so nothing on it is learnt" in err, err
+    assert err.count("hold no text") == 1, err  # an image labelled beside an appeal with text is fine
+
+
+def test_pages_in_a_linked_folder_are_read_once(capsys, tmp_path):
+    """A folder of pages linked into the corpus (``ln -s``) is read like any other; a link back up the
+    tree is not followed round."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "a.html").write_text(APPEAL_PAGE)
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    (pages / "b.html").write_text(APPEAL_PAGE.replace("ferry", "tram"))
+    (pages / "linked").symlink_to(elsewhere, target_is_directory=True)
+    (elsewhere / "loop").symlink_to(pages, target_is_directory=True)
+    code, out, err = run(capsys, "evaluate", str(pages), "--json")
+    assert code == 0, err
+    names = sorted(Path(row["page"]).name for row in json.loads(out)["pages"])
+    assert names == ["a.html", "b.html"], names
 
 
 def test_evaluating_pages_without_any_appeal_says_what_the_scores_mean(capsys, tmp_path):
