@@ -127,7 +127,7 @@ def _held_out(metadata: dict) -> list[str]:
     return [
         "## Held out",
         "",
-        f"The shipped model itself, scored on the {held['pages']} pages of the "
+        f"The model this run wrote, scored on the {held['pages']} pages of the "
         f"{len(metadata['held_out_sites'])} sites (one in ten, by a hash of the site name) that "
         "`hush train` sets aside and no model ever trains on:",
         "",

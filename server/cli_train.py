@@ -167,6 +167,7 @@ def run_train(args: argparse.Namespace) -> int:
         f"{meta['training_seconds']:.0f} s; {len(result.held_out)} held-out pages never trained on"
     )
     print("\n".join(cv_lines(result.report)))
+    _warn_if_few_sites([*pages, *own])
     out = args.out
     if current is not None:
         from model.compare import MAX_PRECISION_DROP, compare, scores, trained_elsewhere
@@ -235,6 +236,21 @@ def run_train(args: argparse.Namespace) -> int:
         f"serve it with: hush serve --model {out}"
     )
     return 0
+
+
+def _warn_if_few_sites(pages: list) -> None:
+    """A model trained on pages of a few sites alone learns those sites, and its thresholds are chosen on
+    a handful of pages: say so, and how to keep what the corpus teaches."""
+    from model.heldout import MIN_SITES
+
+    sites = len({p.site for p in pages})
+    if sites < MIN_SITES:
+        print(
+            f"hush train: warning: the pages come from {sites} site{'s' * (sites != 1)}, too few to hold any "
+            "out or to choose thresholds that hold elsewhere; to teach the model your pages and keep what it "
+            "knows, train on the corpus with them: hush train corpus/pages --with YOUR-PAGES --out ...",
+            file=sys.stderr,
+        )
 
 
 def _trained(pages: list, folders: list[str], bar: ProgressBar, **options: Any) -> TrainResult:

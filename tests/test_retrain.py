@@ -80,8 +80,9 @@ def test_your_pages_change_the_models_mind_on_your_site(base, current, tmp_path,
 
     report = tmp_path / "report.md"
     assert train(base[0], "--with", own, "--out", current, "--report", report) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "your pages (--with)" in out and "compared with the current model" in out and "wrote" in out
+    assert "too few" not in err, err
     produced_by = next(line for line in report.read_text().splitlines() if line.startswith("Produced by"))
     assert " --with " in produced_by  # the command that made the model, your pages included
     after = lamp_scores(current, unseen)
@@ -89,6 +90,16 @@ def test_your_pages_change_the_models_mind_on_your_site(base, current, tmp_path,
     meta = load_model(current).metadata
     assert meta["own_pages"] == 2 and meta["own_weight"] == 10.0 and meta["held_out"]["precision"] > 0.9
     assert meta["metrics"]["by_part"]["your pages (--with)"]["pages"] == 2
+
+
+def test_training_on_a_few_sites_alone_says_what_it_gives_up(tmp_path, capsys):
+    """Nothing held out, thresholds chosen on a dozen pages: the model is written, with a warning that
+    points to training on the corpus with --with."""
+    corpus = write_corpus(tmp_path / "mine", SITES)
+    assert train(corpus, "--out", tmp_path / "m.skops") == 0
+    out, err = capsys.readouterr()
+    assert "warning: the pages come from 4 sites, too few" in err and "--with" in err, err
+    assert "wrote" in out
 
 
 def write_poison(folder: Path) -> Path:
