@@ -53,7 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None, names: Mapping[str, str]
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.before_request(_start_timer)
-    app.before_request(_answer_preflight)
+    app.before_request(_answer_options)
     app.before_request(_require_token)
     app.after_request(_add_headers)
     app.after_request(_log_request)
@@ -84,17 +84,19 @@ def _start_timer() -> None:
     g.started = time.perf_counter()
 
 
-def _answer_preflight() -> ResponseReturnValue | None:
-    """A CORS preflight from the configured origin; needs no token (browsers send none)."""
+def _answer_options() -> ResponseReturnValue | None:
+    """OPTIONS on a route, with no token needed: a CORS preflight from the configured origin (browsers send
+    no token with it) gets the CORS headers, any other the route's methods in ``Allow``; both are 204s with
+    no body (Flask's own answer was an empty 200 said to be HTML)."""
+    if request.method != "OPTIONS" or request.routing_exception is not None:
+        return None
     origin = current_app.config["CORS_ORIGIN"]
-    if (
-        origin
-        and request.method == "OPTIONS"
-        and request.headers.get("Origin") == origin
-        and "Access-Control-Request-Method" in request.headers
-    ):
+    if origin and request.headers.get("Origin") == origin and "Access-Control-Request-Method" in request.headers:
         return Response(status=204, headers=CORS_HEADERS)
-    return None
+    response = current_app.make_default_options_response()
+    response.status_code = 204
+    del response.headers["Content-Type"]
+    return response
 
 
 def _require_token() -> None:

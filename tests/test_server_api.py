@@ -514,6 +514,18 @@ def test_cors_for_one_origin(make_client: Callable[..., FlaskClient]) -> None:
     assert "Access-Control-Allow-Origin" not in response.headers
 
 
+def test_plain_options_lists_the_methods_without_a_body(make_client: Callable[..., FlaskClient]) -> None:
+    """OPTIONS that is no preflight (curl -X OPTIONS) was an empty 200 said to be text/html, or a 401
+    under a token; it is a 204 naming the route's methods. An unknown route is still a JSON 404."""
+    client = make_client(TOKEN="t")
+    response = client.options("/v1/classify")
+    assert response.status_code == 204 and not response.data
+    assert "POST" in response.headers["Allow"] and "Content-Type" not in response.headers
+    assert "GET" in client.options("/healthz").headers["Allow"]
+    response = client.options("/nowhere")
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+
+
 def test_the_origin_is_matched_as_browsers_spell_it(make_client: Callable[..., FlaskClient]) -> None:
     """Capitals, the scheme's own port and a '/' at the end, which no Origin header carries."""
     client = make_client(CORS_ORIGIN="HTTPS://Ok.Example:443/")
