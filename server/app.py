@@ -91,7 +91,8 @@ def _answer_options() -> ResponseReturnValue | None:
     if request.method != "OPTIONS" or request.routing_exception is not None:
         return None
     origin = current_app.config["CORS_ORIGIN"]
-    if origin and request.headers.get("Origin") == origin and "Access-Control-Request-Method" in request.headers:
+    preflight = "Access-Control-Request-Method" in request.headers
+    if origin and preflight and request.headers.get("Origin") == origin:
         return Response(status=204, headers=CORS_HEADERS)
     response = current_app.make_default_options_response()
     response.status_code = 204
