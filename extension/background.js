@@ -305,13 +305,25 @@ async function setSitePaused(host, paused, tabId) {
   const next = paused ? Array.from(new Set(list.concat([key]))) : list.filter((s) => s !== key);
   settings.disabledSites = next;
   await api.storage.local.set({ settings });
-  if (typeof tabId === "number") {
+  // Every open tab of the site, not only the popup's: a second tab would go on hiding (or not) until
+  // reloaded.
+  const tabs = new Set(typeof tabId === "number" ? [tabId] : []);
+  for (const tab of await api.tabs.query({})) {
+    let host = "";
     try {
-      await api.tabs.sendMessage(tabId, { type: paused ? "pause" : "resume" });
+      host = new URL(tab.url || "").hostname;
+    } catch (_err) {
+      continue;
+    }
+    if (isSiteDisabled(list, host) !== isSiteDisabled(next, host)) tabs.add(tab.id);
+  }
+  for (const id of tabs) {
+    try {
+      await api.tabs.sendMessage(id, { type: paused ? "pause" : "resume" });
     } catch (_err) {
       // No content script in that tab.
     }
-    await setBadge(tabId, paused ? "paused" : "ok", 0);
+    await setBadge(id, paused ? "paused" : "ok", 0);
   }
   return { ok: true, disabledSites: next };
 }
@@ -456,4 +468,4 @@ if (api.contextMenus) {
 }
 
 // For tests and debugging from the service worker console only; pages cannot reach this.
-globalThis.hushDebug = Object.freeze({ onMenuClicked, route, checkHealth, checkConnection, classify, health, HIDING_CSS });
+globalThis.hushDebug = Object.freeze({ onMenuClicked, setSitePaused, route, checkHealth, checkConnection, classify, health, HIDING_CSS });

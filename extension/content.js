@@ -49,7 +49,8 @@
   let elToId = new WeakMap();
   const hidden = new Map(); // element -> {id, placeholder, inlineFallback, group}
   const revealed = new WeakSet(); // blocks the reader chose to show; never hidden again on this page
-  const revealedTexts = new Set(); // their text: a copy the page renders again in their place stays shown
+  const revealedTexts = new Map(); // their text -> their parent: a copy the page renders again there stays shown
+  let revealedAt = ""; // the address they were shown at: a single-page app's next view forgets them
   let cssReady = null; // promise of {ok}
   let observer = null;
   let queue = [];
@@ -249,8 +250,22 @@
     return false;
   }
 
+  const DROP_SELECTOR = Array.from(DROP).join(", ");
+
+  function squashedLength(text) {
+    return (text || "").replace(/\s+/g, "").length;
+  }
+
+  /** Characters of el's text as it is sent: not counting what the serialiser leaves out (a widget's own
+   * <style> or <script> would make a box look like most of the page). */
   function textLength(el) {
-    return (el.textContent || "").replace(/\s+/g, "").length;
+    let n = squashedLength(el.textContent);
+    if (!n) return 0;
+    for (const x of el.querySelectorAll(DROP_SELECTOR)) {
+      const outer = x.parentElement && x.parentElement.closest(DROP_SELECTOR);
+      if (!outer || !el.contains(outer)) n -= squashedLength(x.textContent);
+    }
+    return n;
   }
 
   /** The endpoint may be wrong or hostile: never hide the document itself or what holds most of it.
@@ -380,6 +395,41 @@
     if (!released.styles.length) released = null;
   }
 
+  // An overlay may be in the page, not shown, from the start, and be shown by the page only later (its
+  // backdrop and scroll lock with it). While one is collapsed, a change of class or style on it, <html>
+  // or <body> has the release looked at again.
+  const WATCHED = { attributes: true, attributeFilter: ["class", "style", "hidden", "open"] };
+  let overlayWatch = null;
+  let overlayTimer = 0;
+  let overlayAgainTimer = 0;
+  const watchedOverlays = new Set();
+
+  function watchOverlay(el) {
+    if (!overlayWatch) {
+      overlayWatch = new MutationObserver(() => {
+        clearTimeout(overlayTimer);
+        overlayTimer = setTimeout(releaseAgain, 50);
+      });
+      for (const x of [document.documentElement, document.body]) overlayWatch.observe(x, WATCHED);
+    }
+    if (!watchedOverlays.has(el)) overlayWatch.observe(el, WATCHED);
+    watchedOverlays.add(el);
+  }
+
+  function releaseAgain() {
+    for (const el of Array.from(watchedOverlays)) {
+      if (!hidden.has(el)) {
+        watchedOverlays.delete(el); // shown or gone (its observation ends with the observer)
+        continue;
+      }
+      releaseOverlay(el);
+    }
+    clearTimeout(overlayAgainTimer);
+    overlayAgainTimer = setTimeout(() => {
+      for (const el of watchedOverlays) releaseOverlay(el);
+    }, RELEASE_AGAIN_MS);
+  }
+
   /** Put back what was released when el was collapsed. */
   function restoreOverlay(el) {
     if (!released || released.owner !== el) return;
@@ -433,7 +483,8 @@
   function keepShown(el) {
     revealed.add(el);
     const key = textKey(el);
-    if (key) revealedTexts.add(key);
+    if (key && el.parentElement) revealedTexts.set(key, el.parentElement);
+    revealedAt = location.href;
   }
 
   function reveal(el, focus) {
@@ -483,8 +534,9 @@
     const n = accounted("collapse", () => {
       // Every read (text, computed style) before the first write, so the page's style is worked out once;
       // only a collapsed overlay's release (releaseOverlay) reads the page again after the writes.
+      if (revealedTexts.size && location.href !== revealedAt) revealedTexts.clear();
       const safe = targets.filter(([el]) => safeToHide(el, bodyText) &&
-        !(revealedTexts.size && revealedTexts.has(textKey(el))));
+        !(revealedTexts.size && revealedTexts.get(textKey(el)) === el.parentElement));
       const inline = safe.map(([el]) => mode === "placeholder" && isInline(el));
       const overlays = safe.filter(([el]) => isOverlay(el)).map(([el]) => el);
       let collapsed = 0;
@@ -499,6 +551,7 @@
       for (const el of overlays) {
         releaseOverlay(el);
         setTimeout(() => releaseOverlay(el), RELEASE_AGAIN_MS);
+        watchOverlay(el);
       }
       return collapsed;
     });
@@ -543,8 +596,12 @@
     observer = null;
     queue = [];
     overflowed = new Set();
+    rewritten = new Set();
     clearTimeout(flushTimer);
     flushTimer = 0;
+    if (overlayWatch) overlayWatch.disconnect();
+    overlayWatch = null;
+    watchedOverlays.clear();
   }
 
   async function stop(nextState, error) {
@@ -564,11 +621,20 @@
 
   function noteMutations(records) {
     for (const record of records) {
+      if (record.type === "attributes") {
+        if (hidden.size) noteOpened(record.target);
+        continue;
+      }
+      if (record.type === "characterData") {
+        if (wordsChanged(record.oldValue, record.target.data)) noteRewritten(record.target.parentElement);
+        continue;
+      }
       if (record.removedNodes.length) {
         removedSinceSent = true;
         if (hidden.size) scheduleOrphanCheck();
       }
       const added = record.addedNodes;
+      if (rewrites(record)) noteRewritten(record.target);
       for (let i = 0; i < added.length; i++) {
         let node = added[i];
         if (node.nodeType === 3) {
@@ -585,7 +651,104 @@
         else if (record.target.nodeType === 1) overflowed.add(record.target);
       }
     }
-    if (queue.length) scheduleFlush();
+    if (queue.length || rewritten.size) scheduleFlush();
+  }
+
+  // ------------------------------------------------------------------------- text the page rewrites
+  // Pages write new text into elements they already have: a single-page app fills its next story into
+  // the same boxes, a widget loads its text into a "Loading…" box. Text rewritten inside a collapsed block
+  // shows it again at once (it may now be the article's) and has it judged again, as is text rewritten in
+  // any block judged before, up to MAX_REJUDGED times each (a live ticker would be judged on every change;
+  // past that, a block is left as it is, or shown: never kept hidden unjudged). Changes of digits alone (a
+  // countdown, a running total) are no new text.
+  const MAX_REJUDGED = 8;
+  const rejudged = new WeakMap(); // element -> times its rewritten text was judged again
+  let rewritten = new Set(); // elements whose text the page rewrote since the last flush
+
+  /** Whether a change of children rewrote text: inside a collapsed block, any change of its words; in
+   * another block judged before, a change of its own text (elements it gains are judged as they come). */
+  function rewrites(record) {
+    const target = record.target;
+    const inHidden = hidden.size > 0 && isInsideHidden(target);
+    if (!inHidden && !(elToId.has(target) && (hasText(record.addedNodes) || hasText(record.removedNodes)))) {
+      return false;
+    }
+    return wordsChanged(textOf(record.removedNodes), textOf(record.addedNodes));
+  }
+
+  function hasText(nodes) {
+    for (let i = 0; i < nodes.length; i++) if (nodes[i].nodeType === 3) return true;
+    return false;
+  }
+
+  function textOf(nodes) {
+    let text = "";
+    for (let i = 0; i < nodes.length; i++) text += nodes[i].textContent || "";
+    return text;
+  }
+
+  function wordsChanged(before, after) {
+    const words = (t) => (t || "").replace(/\d+/g, "0").replace(/\s+/g, " ").trim();
+    return words(before) !== words(after);
+  }
+
+  function noteRewritten(el) {
+    if (el && el.nodeType === 1 && el.isConnected) rewritten.add(el);
+  }
+
+  /** Forget the stamps of el and what it holds: it is serialised and judged anew. */
+  function unstampTree(el) {
+    elToId.delete(el);
+    for (const x of el.getElementsByTagName("*")) elToId.delete(x);
+  }
+
+  function judgeAgain(el) {
+    const times = rejudged.get(el) || 0;
+    if (times >= MAX_REJUDGED) return;
+    rejudged.set(el, times + 1);
+    unstampTree(el);
+    queue.push(el);
+  }
+
+  /** The blocks whose text was rewritten: a collapsed one is shown (with its group) and judged again,
+   * others are judged again. */
+  function takeRewritten() {
+    const els = rewritten;
+    rewritten = new Set();
+    for (const el of els) {
+      if (!el.isConnected) continue;
+      let owner = null;
+      for (let p = el; p && !owner; p = p.parentElement) if (hidden.has(p)) owner = p;
+      if (owner) {
+        const group = hidden.get(owner).group.slice();
+        unhide(owner);
+        for (const member of group) if (member.isConnected) judgeAgain(member);
+      } else if (!el.closest("hush-placeholder, [data-hush-placeholder-wrap]")) {
+        let block = el; // text in a <span> or <b>: the block around it, as stamped
+        while (block && !elToId.has(block)) block = block.parentElement;
+        if (block && block !== document.body) judgeAgain(block);
+      }
+    }
+  }
+
+  // A dialog collapsed while closed and opened later by the page (showModal) would leave the rest of the
+  // page inert behind it, invisible: it is closed again, up to MAX_CLOSED times (a page may reopen it on
+  // "close"), and opened by Show.
+  const MAX_CLOSED = 3;
+  const closedTimes = new WeakMap();
+
+  function noteOpened(el) {
+    if (el.localName !== "dialog" || !el.open) return;
+    for (let p = el; p; p = p.parentElement) {
+      const entry = hidden.get(p);
+      if (!entry) continue;
+      const times = closedTimes.get(el) || 0;
+      if (times < MAX_CLOSED) {
+        closedTimes.set(el, times + 1);
+        for (const d of closeModals(el)) if (!entry.modals.includes(d)) entry.modals.push(d);
+      }
+      return;
+    }
   }
 
   function scheduleFlush() {
@@ -620,7 +783,11 @@
   /** Show again the groups of blocks the page took away (the rest may have lost its placeholder). */
   function unhideRemoved() {
     const before = hidden.size;
-    for (const el of Array.from(hidden.keys())) if (!el.isConnected) unhide(el);
+    for (const el of Array.from(hidden.keys())) {
+      if (el.isConnected) continue;
+      unhide(el);
+      unstampTree(el); // put back later, it is judged again
+    }
     return hidden.size !== before;
   }
 
@@ -670,6 +837,7 @@
     flushing = true;
     const gen = generation;
     try {
+      if (rewritten.size) accounted("mutations", takeRewritten);
       while (queue.length && gen === generation) {
         firstQueuedAt = 0;
         const nodes = queue.concat(overflowedChildren());
@@ -768,7 +936,8 @@
     state = "running";
     initialDone = false;
     observer = new MutationObserver(onMutations);
-    observer.observe(document.body, { childList: true, subtree: true });
+    observer.observe(document.body, { childList: true, subtree: true, characterData: true,
+      characterDataOldValue: true, attributes: true, attributeFilter: ["open"] });
 
     removedSinceSent = false;
     // The serialiser gives up past MAX_ELEMENTS (too big), rather than counting them all first.
@@ -793,7 +962,7 @@
     await applyHide(reply.hide, page.ids, page.visibleChars);
     initialDone = true;
     reportCount();
-    if (queue.length) scheduleFlush();
+    if (queue.length || rewritten.size) scheduleFlush();
   }
 
   // ------------------------------------------------------------------------------------ a new body

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import browser_support as bs
@@ -322,6 +323,27 @@ LATE_LOCK_OVERLAY_PAGE = OVERLAY_PAGE.replace(
     " lock.observe(document.body, {subtree: true, attributes: true});",
 )
 
+# The modal dialog closed as the page loads, opened by the page later (the tests open it).
+DIALOG_LATER_PAGE = MODAL_PAGE.replace("document.getElementById('appeal-dialog').showModal();", "")
+# The backdrop overlay in the page from the start, not shown, and neither the lock (the tests show both).
+HIDDEN_OVERLAY_PAGE = (
+    BACKDROP_OVERLAY_PAGE.replace("document.body.classList.add('modal-open');", "")
+    .replace('id="backdrop" style="', 'id="backdrop" style="display: none; ')
+    .replace('<div id="overlay">', '<div id="overlay" style="display: none">')
+)
+# An appeal widget that brings its own style sheet, longer than the article's text.
+STYLED_BOX_PAGE = article_page(
+    title="Tram depot gets solar roof",
+    appeal=APPEAL_BOX.replace(
+        "<h2>",
+        "<style>"
+        + "".join(
+            f"#support .tier-{i} {{ margin: {i}px; padding: {i}px; color: #{i:03d}; }} " for i in range(150)
+        )
+        + "</style><h2>",
+    ),
+)
+
 
 PAGES = {
     "/article.html": article_page(),
@@ -331,6 +353,9 @@ PAGES = {
     "/swapping.html": SWAPPING_PAGE,
     "/overlay-backdrop.html": BACKDROP_OVERLAY_PAGE,
     "/overlay-late.html": LATE_LOCK_OVERLAY_PAGE,
+    "/overlay-hidden.html": HIDDEN_OVERLAY_PAGE,
+    "/dialog-later.html": DIALOG_LATER_PAGE,
+    "/styled-box.html": STYLED_BOX_PAGE,
     "/flat.html": FLAT_PAGE,
     "/layout.html": LAYOUT_PAGE,
     "/too-big.html": TOO_BIG_PAGE,
@@ -453,3 +478,43 @@ def appeal_text_visible(page, root="#support"):
         f"""() => Array.from(document.querySelectorAll({json.dumps(root + " p")}))
                      .every((p) => p.checkVisibility())"""
     )
+
+
+def fragments_settle(browser, page, tab, quiet_ms: int = 1500) -> int:
+    """Wait until no fragment has been sent for quiet_ms; the number sent."""
+    last, since = -1, 0
+    while since < quiet_ms:
+        page.wait_for_timeout(100)
+        sent = browser.stats(tab)["perf"]["fragmentsSent"]
+        since = since + 100 if sent == last else 0
+        last = sent
+    return last
+
+
+def hide_matches(browser, fake, page, url: str, patterns, hidden: int) -> None:
+    """Open url with a fake endpoint that hides every element whose stamp a pattern finds in the copy
+    sent, and wait until that many elements are hidden."""
+
+    def answer(request):
+        ids = [i for pattern in patterns for i in re.findall(pattern, request["html"])]
+        return 200, "application/json", json.dumps({"hide": ids}).encode()
+
+    fake.answer = answer
+    browser.set_settings(endpoint=fake.url, token="", mode="placeholder", disabledSites=[])
+    page.goto(url)
+    browser.wait_settled(page)
+    count = f"document.querySelectorAll('[data-hush-hidden]').length === {hidden}"
+    page.wait_for_function(count, timeout=3000)
+
+
+def wheel_scrolls(page) -> bool:
+    """Whether the reader's mouse wheel moves the page (a script's scrollTo moves it even when locked)."""
+    page.evaluate("window.scrollTo(0, 0)")
+    page.mouse.move(300, 300)
+    page.mouse.wheel(0, 600)
+    for _ in range(10):
+        page.wait_for_timeout(100)
+        if page.evaluate("window.scrollY") > 0:
+            page.evaluate("window.scrollTo(0, 0)")
+            return True
+    return False

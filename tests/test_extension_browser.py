@@ -20,8 +20,11 @@ from extension_pages import (
     appeal_text_visible,
     assert_article_visible,
     assert_untouched,
+    fragments_settle,
+    hide_matches,
     open_article,
     wait_appeal_collapsed,
+    wheel_scrolls,
 )
 
 pytestmark = bs.needs_chromium()
@@ -186,17 +189,6 @@ def test_a_long_lived_page_forgets_the_ids_of_what_it_removed(hush, page, site):
     assert_article_visible(page)
 
 
-def fragments_settle(browser, page, tab, quiet_ms: int = 1500) -> int:
-    """Wait until no fragment has been sent for quiet_ms; the number sent."""
-    last, since = -1, 0
-    while since < quiet_ms:
-        page.wait_for_timeout(100)
-        sent = browser.stats(tab)["perf"]["fragmentsSent"]
-        since = since + 100 if sent == last else 0
-        last = sent
-    return last
-
-
 def test_items_added_one_by_one_go_in_few_requests(browser, fake, page, site):
     """A feed adding paragraphs a few at a time: the new siblings of a flush go in one request, not one
     request each."""
@@ -357,22 +349,6 @@ def test_hostile_answers_change_nothing(browser, fake, page, site, case):
         assert_untouched(page)
 
 
-def hide_matches(browser, fake, page, url: str, patterns, hidden: int) -> None:
-    """Open url with a fake endpoint that hides every element whose stamp a pattern finds in the copy
-    sent, and wait until that many elements are hidden."""
-
-    def answer(request):
-        ids = [i for pattern in patterns for i in re.findall(pattern, request["html"])]
-        return 200, "application/json", json.dumps({"hide": ids}).encode()
-
-    fake.answer = answer
-    browser.set_settings(endpoint=fake.url, token="", mode="placeholder", disabledSites=[])
-    page.goto(url)
-    browser.wait_settled(page)
-    count = f"document.querySelectorAll('[data-hush-hidden]').length === {hidden}"
-    page.wait_for_function(count, timeout=3000)
-
-
 def test_a_collapsed_modal_dialog_leaves_the_page_usable(browser, fake, page, site):
     """Hidden but still modal, a dialog would leave the rest of the page inert: it is closed while
     collapsed, and opened again, modal, when the reader shows it."""
@@ -386,19 +362,6 @@ def test_a_collapsed_modal_dialog_leaves_the_page_usable(browser, fake, page, si
 
 
 OVERLAY = r"<div data-hush-id=([0-9a-z]+) id=overlay>"
-
-
-def wheel_scrolls(page) -> bool:
-    """Whether the reader's mouse wheel moves the page (a script's scrollTo moves it even when locked)."""
-    page.evaluate("window.scrollTo(0, 0)")
-    page.mouse.move(300, 300)
-    page.mouse.wheel(0, 600)
-    for _ in range(10):
-        page.wait_for_timeout(100)
-        if page.evaluate("window.scrollY") > 0:
-            page.evaluate("window.scrollTo(0, 0)")
-            return True
-    return False
 
 
 @pytest.mark.parametrize("path", ["/overlay.html", "/overlay-late.html"])

@@ -1,0 +1,181 @@
+"""The extension on pages that change what it judged: text rewritten in place (a single-page app's next
+story in the same boxes, a widget filling a "Loading…" box), a collapsed block taken away and put back,
+an overlay or dialog the page shows only later, a widget with its own style sheet, a shown block's text
+met again elsewhere, and a site paused with two of its tabs open. Pages are in extension_pages.py."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import browser_support as bs
+from extension_pages import fragments_settle, hide_matches, wheel_scrolls
+
+pytestmark = bs.needs_chromium()
+
+ASIDE = re.compile(r"<aside data-hush-id=([0-9a-z]+)[^>]*>(.{0,80})", re.S)  # end tags are left out
+OVERLAY = r"<div data-hush-id=([0-9a-z]+) id=overlay"
+HIDDEN = "[data-hush-hidden]"
+
+
+def hide_asking_boxes(browser, fake, page, url: str, hidden: int = 1) -> None:
+    """Open url with a fake endpoint that hides the <aside> boxes whose text, as sent, opens by asking
+    for support, and wait until that many elements are hidden."""
+
+    def answer(request):
+        ids = [m.group(1) for m in ASIDE.finditer(request["html"]) if "Support our newsroom" in m.group(2)]
+        return 200, "application/json", json.dumps({"hide": ids}).encode()
+
+    fake.answer = answer
+    browser.set_settings(endpoint=fake.url, token="", mode="placeholder", disabledSites=[])
+    page.goto(url)
+    browser.wait_settled(page)
+    page.wait_for_function(f"document.querySelectorAll('{HIDDEN}').length === {hidden}", timeout=3000)
+
+
+NEXT_STORY = """() => {
+    const box = document.getElementById('support');
+    box.querySelector('h2').textContent = 'Key facts about the crossing';
+    const [first, second] = box.querySelectorAll('p');
+    first.textContent = 'The crossing carries twelve thousand vehicles a day and first opened in spring.';
+    second.textContent = 'Its deck was last replaced after the floods, when the river rose above the piers.';
+    box.querySelector('.amounts').remove();
+}"""
+
+
+def test_a_collapsed_box_the_page_fills_with_its_next_story_is_shown(browser, fake, page, site):
+    """A single-page app writes its next story into the boxes it has: the box Hush collapsed now holds
+    article text, and is shown again, judged anew (the endpoint no longer names it)."""
+    hide_asking_boxes(browser, fake, page, f"http://127.0.0.1:{site}/article.html")
+    tab = browser.tab_id(page)
+    before = browser.stats(tab)["perf"]["fragmentsSent"]
+    page.evaluate(NEXT_STORY)
+    page.wait_for_function(f"!document.querySelector('{HIDDEN}')", timeout=3000)
+    assert fragments_settle(browser, page, tab) > before  # the box went to the endpoint again
+    assert page.locator("#support p").first.is_visible()
+    assert page.locator("hush-placeholder").count() == 0
+
+
+def test_digits_changing_in_a_collapsed_box_keep_it_collapsed(browser, fake, page, site):
+    """A fund drive's countdown or running total changes digits only: no new text, nothing sent."""
+    hide_asking_boxes(browser, fake, page, f"http://127.0.0.1:{site}/article.html")
+    tab = browser.tab_id(page)
+    before = browser.stats(tab)["perf"]["fragmentsSent"]
+    for amount in (6, 7, 8):
+        page.evaluate(f"document.querySelector('#support button').textContent = '${amount}'")
+        page.wait_for_timeout(150)
+    assert fragments_settle(browser, page, tab) == before
+    assert page.evaluate("document.getElementById('support').hasAttribute('data-hush-hidden')")
+
+
+def test_a_box_whose_text_arrives_later_is_judged_then(browser, fake, page, site):
+    """A widget puts up a "Loading…" box, judged as nothing, and writes its appeal into it later."""
+    hide_asking_boxes(browser, fake, page, f"http://127.0.0.1:{site}/article.html")
+    page.evaluate(
+        """() => { const box = document.createElement('aside'); box.id = 'later';
+        box.textContent = 'Loading the latest from our newsroom, one moment please';
+        document.querySelector('footer').before(box); }"""
+    )
+    fragments_settle(browser, page, browser.tab_id(page))
+    assert not page.evaluate("document.getElementById('later').hasAttribute('data-hush-hidden')")
+    page.evaluate(
+        "document.getElementById('later').textContent = 'Support our newsroom: dear readers, please donate "
+        "monthly to keep local reporting free.'"
+    )
+    page.wait_for_function("document.getElementById('later').hasAttribute('data-hush-hidden')", timeout=3000)
+
+
+def test_a_collapsed_box_taken_away_and_put_back_is_collapsed_again(browser, fake, page, site):
+    """The same element back in the page (a tab panel, a carousel) is judged again: it was shown, bar
+    gone, when it left, and stayed in view when it came back."""
+    hide_asking_boxes(browser, fake, page, f"http://127.0.0.1:{site}/article.html")
+    page.evaluate(
+        """() => { const box = document.getElementById('support');
+        window.kept = [box, box.parentNode, box.nextSibling]; box.remove(); }"""
+    )
+    page.wait_for_timeout(500)  # past the check for collapsed blocks the page took away
+    assert page.locator("hush-placeholder").count() == 0
+    page.evaluate("() => { const [box, parent, next] = window.kept; parent.insertBefore(box, next); }")
+    page.wait_for_function(
+        "document.getElementById('support').hasAttribute('data-hush-hidden')", timeout=3000
+    )
+    assert page.locator("hush-placeholder").count() == 1
+
+
+def test_a_box_carrying_its_own_style_sheet_is_collapsed(browser, fake, page, site):
+    """Its CSS is no text a reader sees, and is not sent: counted, it made the box look like most of
+    the page, and the endpoint's answer was refused."""
+    hide_matches(
+        browser,
+        fake,
+        page,
+        f"http://127.0.0.1:{site}/styled-box.html",
+        [r"<aside data-hush-id=([0-9a-z]+)"],
+        1,
+    )
+    assert page.locator("#p0").is_visible()
+
+
+def test_a_collapsed_dialog_the_page_opens_later_leaves_the_page_usable(browser, fake, page, site):
+    """Opened modal while collapsed, the dialog would make the rest of the page inert, the bar too: it
+    is closed again, and Show opens it."""
+    url = f"http://127.0.0.1:{site}/dialog-later.html"
+    hide_matches(browser, fake, page, url, [r"<dialog data-hush-id=([0-9a-z]+)"], hidden=1)
+    page.evaluate("document.getElementById('appeal-dialog').showModal()")
+    page.wait_for_function("!document.querySelector(':modal')", timeout=3000)
+    page.locator("#p0").click(timeout=2000)  # not inert
+    page.get_by_role("button", name="Show the hidden appeal").click(timeout=2000)
+    assert page.evaluate("document.getElementById('appeal-dialog').matches(':modal')")
+
+
+def test_an_overlay_the_page_shows_later_takes_its_backdrop_and_lock_along(browser, fake, page, site):
+    """The overlay and its backdrop were in the page, not shown, from the start; shown (and the page's
+    scrolling stopped) after Hush collapsed the overlay, they left the page dark and frozen."""
+    url = f"http://127.0.0.1:{site}/overlay-hidden.html"
+    hide_matches(browser, fake, page, url, [OVERLAY], hidden=1)
+    page.wait_for_timeout(1300)  # past the second look Hush takes after collapsing
+    page.evaluate(
+        """() => { for (const id of ['backdrop', 'overlay']) document.getElementById(id).style.display = '';
+        document.body.classList.add('modal-open'); }"""
+    )
+    page.wait_for_function("!document.getElementById('backdrop').checkVisibility()", timeout=3000)
+    page.locator("#p0").click(timeout=2000)
+    assert wheel_scrolls(page)
+    page.get_by_role("button", name="Show the hidden appeal").click(timeout=2000)
+    assert page.evaluate("document.getElementById('backdrop').checkVisibility()")
+    assert not wheel_scrolls(page)
+
+
+def test_a_shown_blocks_text_elsewhere_is_collapsed(browser, fake, page, site):
+    """What the reader showed stays shown where it is; the same appeal in another place (the next story
+    of a feed) is collapsed."""
+    hide_asking_boxes(browser, fake, page, f"http://127.0.0.1:{site}/article.html")
+    page.get_by_role("button", name="Show the hidden appeal").click(timeout=2000)
+    page.evaluate(
+        """() => { const box = document.getElementById('support');
+        document.querySelector('footer').insertAdjacentHTML('beforebegin',
+            box.outerHTML.replace('id="support"', 'id="again"')); }"""
+    )
+    page.wait_for_function("document.getElementById('again').hasAttribute('data-hush-hidden')", timeout=3000)
+    assert page.locator("#support p").first.is_visible()
+
+
+def test_pausing_a_site_pauses_its_other_tabs(browser, fake, page, site):
+    """The popup pauses the site in its own tab and in every other tab of the site; resuming, likewise."""
+    url = f"http://127.0.0.1:{site}/article.html"
+    hide_asking_boxes(browser, fake, page, url)
+    other = browser.context.new_page()
+    try:
+        other.goto(url + "?second")  # another address: tabs are told apart by it
+        browser.wait_settled(other)
+        other.wait_for_function(f"!!document.querySelector('{HIDDEN}')", timeout=3000)
+        tab = browser.tab_id(page)
+        browser.sw("async ([tab]) => hushDebug.setSitePaused('127.0.0.1', true, tab)", [tab])
+        for p in (page, other):
+            p.wait_for_function(f"!document.querySelector('{HIDDEN}')", timeout=3000)
+        assert {browser.stats(t)["state"] for t in {browser.tab_id(p) for p in (page, other)}} == {"paused"}
+        browser.sw("async ([tab]) => hushDebug.setSitePaused('127.0.0.1', false, tab)", [tab])
+        other.wait_for_function(f"!!document.querySelector('{HIDDEN}')", timeout=3000)
+    finally:
+        other.close()
+        browser.set_settings(disabledSites=[])
