@@ -597,6 +597,9 @@
     queue = [];
     overflowed = new Set();
     rewritten = new Set();
+    retryRoots = [];
+    clearTimeout(retryTimer);
+    retryTimer = 0;
     clearTimeout(flushTimer);
     flushTimer = 0;
     if (overlayWatch) overlayWatch.disconnect();
@@ -860,10 +863,11 @@
           const html = ser.out.join("");
           let job = byParent.get(root.parentNode);
           if (!job || job.html.length + html.length > MAX_FRAGMENT_CHARS) {
-            job = { html: "", ids: new Set(), textChars: 0 };
+            job = { html: "", ids: new Set(), textChars: 0, roots: [] };
             byParent.set(root.parentNode, job);
             jobs.push(job);
           }
+          job.roots.push(root);
           job.html += html;
           for (const id of ser.ids) job.ids.add(id);
           job.textChars += ser.textChars;
@@ -876,11 +880,39 @@
             title: docTitle(), lang: docLang() });
           if (gen !== generation) return;
           if (reply && reply.ok) await applyHide(reply.hide, job.ids, -1);
+          else if (reply && reply.unreachable && !(reply.status >= 400 && reply.status < 500)) retryLater(job.roots);
         });
       }
     } finally {
       flushing = false;
     }
+  }
+
+  // A fragment the endpoint could not answer (down for a moment, restarting, past its time limit) is sent
+  // again after RETRY_MS, up to RETRY_TIMES times; a refusal (a wrong token) is not retried.
+  const RETRY_MS = 5000;
+  const RETRY_TIMES = 3;
+  const tries = new WeakMap();
+  let retryRoots = [];
+  let retryTimer = 0;
+
+  function retryLater(roots) {
+    for (const root of roots) {
+      const times = tries.get(root) || 0;
+      if (times >= RETRY_TIMES) continue;
+      tries.set(root, times + 1);
+      unstampTree(root);
+      retryRoots.push(root);
+    }
+    if (retryTimer || !retryRoots.length) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = 0;
+      const roots = retryRoots.filter((root) => root.isConnected);
+      retryRoots = [];
+      if (state !== "running" || !roots.length) return;
+      queue.push(...roots);
+      scheduleFlush();
+    }, RETRY_MS);
   }
 
   /** The element children, not yet stamped, of the parents noted while the queue was full (a page that

@@ -179,3 +179,24 @@ def test_pausing_a_site_pauses_its_other_tabs(browser, fake, page, site):
     finally:
         other.close()
         browser.set_settings(disabledSites=[])
+
+
+def test_an_appeal_added_while_the_endpoint_is_down_is_judged_when_it_is_back(browser, fake, page, site):
+    """A fragment the endpoint could not answer was dropped: the appeal stayed in view for good. It is
+    sent again a few seconds later."""
+    hide_asking_boxes(browser, fake, page, f"http://127.0.0.1:{site}/article.html")
+    answer = fake.answer
+    fake.answer = lambda request: (503, "application/json", b'{"error": {"code": "busy", "message": "busy"}}')
+    down_since = len(fake.requests)
+    page.evaluate(
+        """() => { const box = document.createElement('aside'); box.id = 'later';
+        box.textContent = 'Support our newsroom: dear readers, please donate monthly to keep reporting free.';
+        document.querySelector('footer').before(box); }"""
+    )
+    deadline = 30
+    while len(fake.requests) == down_since and deadline:
+        page.wait_for_timeout(100)
+        deadline -= 1
+    assert len(fake.requests) > down_since, "the new box was never sent"
+    fake.answer = answer
+    page.wait_for_function("document.getElementById('later').hasAttribute('data-hush-hidden')", timeout=8000)
