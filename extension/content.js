@@ -291,7 +291,7 @@
     if (hidden.has(el) || revealed.has(el) || isInsideHidden(el)) return null;
     // A block that contains already hidden ones: unfold those first, the outer one covers them.
     for (const [inner] of Array.from(hidden)) if (el.contains(inner)) unhide(inner);
-    const entry = { id, placeholder: null, inlineFallback: false, group: joinTo ? joinTo.group : [] };
+    const entry = { id, inline, placeholder: null, inlineFallback: false, group: joinTo ? joinTo.group : [] };
     entry.group.push(el);
     everHidden = true;
     if (mode === "placeholder" && !joinTo) {
@@ -783,13 +783,19 @@
     }
   }
 
-  /** Show again the groups of blocks the page took away (the rest may have lost its placeholder). */
+  /** Show again the groups of blocks the page took away (the rest may have lost its placeholder), and
+   * put the bar of a block the page moved (into its sidebar, say) back in front of it. */
   function unhideRemoved() {
     const before = hidden.size;
-    for (const el of Array.from(hidden.keys())) {
-      if (el.isConnected) continue;
-      unhide(el);
-      unstampTree(el); // put back later, it is judged again
+    for (const [el, entry] of Array.from(hidden)) {
+      if (!el.isConnected) {
+        unhide(el);
+        unstampTree(el); // put back later, it is judged again
+      } else if (entry.placeholder && entry.placeholder.nextSibling !== el) {
+        entry.placeholder.remove(); // made anew: its wrapper (<li>, <tr>) depends on where el now is
+        entry.placeholder = makePlaceholder(el, entry.id, entry.inline);
+        el.before(entry.placeholder);
+      }
     }
     return hidden.size !== before;
   }

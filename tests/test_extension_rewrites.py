@@ -200,3 +200,18 @@ def test_an_appeal_added_while_the_endpoint_is_down_is_judged_when_it_is_back(br
     assert len(fake.requests) > down_since, "the new box was never sent"
     fake.answer = answer
     page.wait_for_function("document.getElementById('later').hasAttribute('data-hush-hidden')", timeout=8000)
+
+
+def test_the_bar_follows_a_collapsed_block_the_page_moves(browser, fake, page, site):
+    """A page that moves a collapsed box (into its sidebar) left the bar in the article, and the box
+    hidden in the sidebar with no bar to show it."""
+    hide_asking_boxes(browser, fake, page, f"http://127.0.0.1:{site}/article.html")
+    page.evaluate("document.querySelector('.rail').append(document.getElementById('support'))")
+    page.wait_for_function(
+        """() => { const bars = document.querySelectorAll('hush-placeholder, [data-hush-placeholder-wrap]');
+        const box = document.getElementById('support');
+        return bars.length === 1 && box.previousSibling === bars[0] && !!box.closest('.rail'); }""",
+        timeout=3000,
+    )
+    page.get_by_role("button", name="Show the hidden appeal").click(timeout=2000)
+    assert page.locator("#support p").first.is_visible()
