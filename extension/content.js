@@ -310,7 +310,28 @@
       }
     });
     hidden.set(el, entry);
+    const key = words(el.textContent);
+    if (key && el.parentElement) {
+      if (!hiddenTexts.has(el.parentElement)) hiddenTexts.set(el.parentElement, new Set());
+      hiddenTexts.get(el.parentElement).add(key);
+    }
     return entry;
+  }
+
+  // A block the page draws again in its place (a fund drive's countdown redrawing itself every second
+  // with replaceWith, a framework redrawing a widget) is collapsed at once, not sent, when its words
+  // (digits aside) are those of a block collapsed in the same parent: it showed until its fragment's
+  // answer came back, every time, and the page below it jumped.
+  const hiddenTexts = new Map(); // parent -> the words of blocks collapsed in it
+
+  function collapseCopy(el) {
+    const keys = hiddenTexts.get(el.parentElement);
+    if (!keys || !keys.has(words(el.textContent))) return false;
+    if (!safeToHide(el, () => textLength(document.body))) return false;
+    unhideRemoved(); // the block it stands for, if gone: its bar goes first
+    const entry = collapse(el, stampOf(el), isInline(el), null);
+    if (entry) reportCount();
+    return !!entry;
   }
 
   /** Close the modal dialogs el is or holds: hidden, a modal dialog would still leave the rest of the page
@@ -474,6 +495,11 @@
     }
   }
 
+  /** A text's words, digits aside (a countdown's copies have the same), spaces squashed. */
+  function words(text) {
+    return (text || "").replace(/\d+/g, "0").replace(/\s+/g, " ").trim();
+  }
+
   /** A block's text, spaces squashed: what a copy of it made by the page has too. */
   function textKey(el) {
     return (el.textContent || "").replace(/\s+/g, " ").trim();
@@ -482,6 +508,9 @@
   /** Never hide el again on this page, nor a copy of it. */
   function keepShown(el) {
     revealed.add(el);
+    if (el.parentElement && hiddenTexts.has(el.parentElement)) {
+      hiddenTexts.get(el.parentElement).delete(words(el.textContent));
+    }
     const key = textKey(el);
     if (key && el.parentElement) revealedTexts.set(key, el.parentElement);
     revealedAt = location.href;
@@ -613,6 +642,7 @@
     stateError = error || "";
     stopObserving();
     revealAll(false);
+    hiddenTexts.clear();
     await unstampAll();
     initialDone = false;
   }
@@ -650,6 +680,7 @@
         if (everHidden) dropCopiedMarks(node);
         if (!node.isConnected) continue;
         if (node.localName === "hush-placeholder" || node.hasAttribute("data-hush-placeholder-wrap")) continue;
+        if (hiddenTexts.size && node !== record.target && collapseCopy(node)) continue;
         if (queue.length < MAX_QUEUE) queue.push(node);
         else if (record.target.nodeType === 1) overflowed.add(record.target);
       }
@@ -691,7 +722,6 @@
   }
 
   function wordsChanged(before, after) {
-    const words = (t) => (t || "").replace(/\d+/g, "0").replace(/\s+/g, " ").trim();
     return words(before) !== words(after);
   }
 

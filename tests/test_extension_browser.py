@@ -438,16 +438,16 @@ def test_a_shown_block_stays_shown_when_the_page_renders_it_again(browser, fake,
 
 def test_a_copy_of_a_collapsed_block_is_not_left_hidden(browser, fake, page, site):
     """A page that re-renders a collapsed block (outerHTML) copies Hush's marks. With the endpoint failing
-    meanwhile, the copy must not stay hidden with no bar to show it, nor a dead copy of the bar stay."""
+    meanwhile, the copy must not stay hidden with no bar to show it, nor a dead copy of the bar stay: it
+    is collapsed as the block it copies was, with a bar of its own that shows it."""
     url = f"http://127.0.0.1:{site}/article.html"
     hide_matches(browser, fake, page, url, [r"<aside data-hush-id=([0-9a-z]+)"], hidden=1)
     fake.answer = lambda request: (500, "application/json", b'{"error": {"code": "x", "message": "down"}}')
     page.evaluate("(() => { const s = document.getElementById('support'); s.outerHTML = s.outerHTML; })()")
-    page.wait_for_function(
-        """() => document.querySelectorAll('hush-placeholder, [data-hush-hidden]').length === 0 &&
-                 document.querySelector('#support p').checkVisibility()""",
-        timeout=5000,
-    )
+    page.wait_for_function(LIVE_BARS, arg="support", timeout=5000)
+    page.get_by_role("button", name="Show the hidden appeal").click(timeout=2000)
+    assert page.evaluate("document.querySelector('#support p').checkVisibility()")
+    assert page.locator("hush-placeholder, [data-hush-hidden]").count() == 0
     assert_article_visible(page)
 
 

@@ -215,3 +215,30 @@ def test_the_bar_follows_a_collapsed_block_the_page_moves(browser, fake, page, s
     )
     page.get_by_role("button", name="Show the hidden appeal").click(timeout=2000)
     assert page.locator("#support p").first.is_visible()
+
+
+def test_a_box_redrawing_itself_stays_collapsed_between_redraws(browser, fake, page, site):
+    """A fund drive's countdown redraws its box every few hundred milliseconds (replaceWith a copy, its
+    digits changed): each copy showed until its fragment's answer came back, the article below jumping,
+    and one request went out per redraw."""
+    hide_asking_boxes(browser, fake, page, f"http://127.0.0.1:{site}/article.html")
+    tab = browser.tab_id(page)
+    sent = browser.stats(tab)["perf"]["fragmentsSent"]
+    shown = page.evaluate(
+        """() => new Promise((resolve) => {
+            let n = 0, seen = 0;
+            const redraw = setInterval(() => {
+                const box = document.getElementById('support');
+                const copy = box.cloneNode(true);
+                copy.querySelector('button').textContent = '$' + (5 + ++n);
+                box.replaceWith(copy);
+            }, 250);
+            const look = setInterval(() => {
+                if (document.getElementById('support').checkVisibility()) seen++;
+            }, 20);
+            setTimeout(() => { clearInterval(redraw); clearInterval(look); resolve(seen); }, 2500);
+        })"""
+    )
+    assert shown == 0
+    assert page.locator("hush-placeholder").count() == 1
+    assert browser.stats(tab)["perf"]["fragmentsSent"] == sent
