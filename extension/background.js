@@ -28,7 +28,7 @@ const MENU_NOT_APPEAL = "hush-not-appeal";
 // The style sheet that collapses blocks. Injected with origin "USER" so that the page's own CSS, even
 // with !important, cannot undo it (user !important declarations win the cascade).
 const HIDING_CSS = `
-[data-hush-hidden] { display: none !important; }
+[data-hush-hidden], [data-hush-unseen] { display: none !important; }
 hush-placeholder {
   all: initial !important;
   display: block !important;

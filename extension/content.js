@@ -175,6 +175,15 @@
     return cssReady;
   }
 
+  /** Whether the page itself shows el (it may keep it hidden: a modal not opened yet, a `hidden` box). */
+  function shownByPage(el) {
+    try {
+      return getComputedStyle(el).display !== "none";
+    } catch (_err) {
+      return true;
+    }
+  }
+
   function isInline(el) {
     try {
       const d = getComputedStyle(el).display;
@@ -416,38 +425,67 @@
     if (!released.styles.length) released = null;
   }
 
-  // An overlay may be in the page, not shown, from the start, and be shown by the page only later (its
-  // backdrop and scroll lock with it). While one is collapsed, a change of class or style on it, <html>
-  // or <body> has the release looked at again.
+  // A block may be in the page, not shown by it, from the start (a modal not opened yet, a `hidden` box),
+  // and be shown by the page only later. Its bar stays out of sight until then (it would stand for
+  // nothing the reader could see), and an overlay's backdrop and scroll lock come only then. While such a
+  // block or an overlay is collapsed, a change of class or style on it, <html> or <body> has both looked
+  // at again.
   const WATCHED = { attributes: true, attributeFilter: ["class", "style", "hidden", "open"] };
-  let overlayWatch = null;
-  let overlayTimer = 0;
-  let overlayAgainTimer = 0;
-  const watchedOverlays = new Set();
+  let showingWatch = null;
+  let showingTimer = 0;
+  let releaseAgainTimer = 0;
+  const watched = new Set();
 
-  function watchOverlay(el) {
-    if (!overlayWatch) {
-      overlayWatch = new MutationObserver(() => {
-        clearTimeout(overlayTimer);
-        overlayTimer = setTimeout(releaseAgain, 50);
+  function watchShowing(el) {
+    if (!showingWatch) {
+      showingWatch = new MutationObserver(() => {
+        clearTimeout(showingTimer);
+        showingTimer = setTimeout(lookAgain, 50);
       });
-      for (const x of [document.documentElement, document.body]) overlayWatch.observe(x, WATCHED);
+      for (const x of [document.documentElement, document.body]) showingWatch.observe(x, WATCHED);
     }
-    if (!watchedOverlays.has(el)) overlayWatch.observe(el, WATCHED);
-    watchedOverlays.add(el);
+    if (!watched.has(el)) showingWatch.observe(el, WATCHED);
+    watched.add(el);
   }
 
-  function releaseAgain() {
-    for (const el of Array.from(watchedOverlays)) {
-      if (!hidden.has(el)) {
-        watchedOverlays.delete(el); // shown or gone (its observation ends with the observer)
+  /** Collapsed, el is not shown by the page: its bar is kept out of sight until the page shows it. */
+  function keepBarUnseen(el, entry) {
+    if (!entry.placeholder) return;
+    entry.unseen = true;
+    entry.placeholder.setAttribute("data-hush-unseen", ""); // hidden by the user style sheet
+    entry.placeholder.style.setProperty("display", "none", "important"); // and without it
+    watchShowing(el);
+  }
+
+  function showBar(entry) {
+    entry.unseen = false;
+    entry.placeholder.removeAttribute("data-hush-unseen");
+    entry.placeholder.style.removeProperty("display");
+    reportCount();
+  }
+
+  /** Whether the page would show el, collapsed: asked with Hush's mark off for the moment (no frame is
+   * drawn in between). */
+  function pageWouldShow(el) {
+    el.removeAttribute("data-hush-hidden");
+    const shown = shownByPage(el);
+    el.setAttribute("data-hush-hidden", mode);
+    return shown;
+  }
+
+  function lookAgain() {
+    for (const el of Array.from(watched)) {
+      const entry = hidden.get(el);
+      if (!entry) {
+        watched.delete(el); // shown or gone (its observation ends with the observer)
         continue;
       }
-      releaseOverlay(el);
+      if (entry.unseen && !entry.inlineFallback && pageWouldShow(el)) showBar(entry);
+      if (entry.overlay) releaseOverlay(el);
     }
-    clearTimeout(overlayAgainTimer);
-    overlayAgainTimer = setTimeout(() => {
-      for (const el of watchedOverlays) releaseOverlay(el);
+    clearTimeout(releaseAgainTimer);
+    releaseAgainTimer = setTimeout(() => {
+      for (const el of watched) if (hidden.has(el) && hidden.get(el).overlay) releaseOverlay(el);
     }, RELEASE_AGAIN_MS);
   }
 
@@ -567,6 +605,7 @@
       const safe = targets.filter(([el]) => safeToHide(el, bodyText) &&
         !(revealedTexts.size && revealedTexts.get(textKey(el)) === el.parentElement));
       const inline = safe.map(([el]) => mode === "placeholder" && isInline(el));
+      const unseen = safe.map(([el]) => !shownByPage(el));
       const overlays = safe.filter(([el]) => isOverlay(el)).map(([el]) => el);
       let collapsed = 0;
       let last = null; // the entry of the block collapsed just before, and its element
@@ -576,11 +615,14 @@
         last = collapse(el, id, inline[i], joinTo);
         lastEl = el;
         if (last) collapsed += 1;
+        if (last && unseen[i] && !joinTo) keepBarUnseen(el, last);
       });
       for (const el of overlays) {
+        if (!hidden.has(el)) continue;
+        hidden.get(el).overlay = true;
         releaseOverlay(el);
         setTimeout(() => releaseOverlay(el), RELEASE_AGAIN_MS);
-        watchOverlay(el);
+        watchShowing(el);
       }
       return collapsed;
     });
@@ -591,7 +633,7 @@
   /** Appeals hidden: blocks that share a placeholder count once. */
   function hiddenCount() {
     const groups = new Set();
-    for (const entry of hidden.values()) groups.add(entry.group);
+    for (const entry of hidden.values()) if (!entry.unseen) groups.add(entry.group);
     return groups.size;
   }
 
@@ -631,9 +673,9 @@
     retryTimer = 0;
     clearTimeout(flushTimer);
     flushTimer = 0;
-    if (overlayWatch) overlayWatch.disconnect();
-    overlayWatch = null;
-    watchedOverlays.clear();
+    if (showingWatch) showingWatch.disconnect();
+    showingWatch = null;
+    watched.clear();
   }
 
   async function stop(nextState, error) {
@@ -780,6 +822,7 @@
         closedTimes.set(el, times + 1);
         for (const d of closeModals(el)) if (!entry.modals.includes(d)) entry.modals.push(d);
       }
+      if (entry.unseen) showBar(entry); // the page meant it to be seen now
       return;
     }
   }

@@ -344,6 +344,11 @@ STYLED_BOX_PAGE = article_page(
     ),
 )
 
+# The appeal box kept hidden by the page itself (the `hidden` attribute) until the tests show it.
+HIDDEN_BOX_PAGE = article_page(
+    appeal=APPEAL_BOX.replace('<aside class="support-box"', "<aside hidden class=support-box")
+)
+
 
 PAGES = {
     "/article.html": article_page(),
@@ -356,6 +361,7 @@ PAGES = {
     "/overlay-hidden.html": HIDDEN_OVERLAY_PAGE,
     "/dialog-later.html": DIALOG_LATER_PAGE,
     "/styled-box.html": STYLED_BOX_PAGE,
+    "/hidden-box.html": HIDDEN_BOX_PAGE,
     "/flat.html": FLAT_PAGE,
     "/layout.html": LAYOUT_PAGE,
     "/too-big.html": TOO_BIG_PAGE,

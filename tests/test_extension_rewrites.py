@@ -242,3 +242,21 @@ def test_a_box_redrawing_itself_stays_collapsed_between_redraws(browser, fake, p
     assert shown == 0
     assert page.locator("hush-placeholder").count() == 1
     assert browser.stats(tab)["perf"]["fragmentsSent"] == sent
+
+
+def test_a_block_the_page_keeps_hidden_gets_no_bar_until_the_page_shows_it(browser, fake, page, site):
+    """A bar for a box the page itself hides (a `hidden` attribute, a modal not opened) stood for
+    nothing the reader could see, its Show showed nothing, and the badge counted it."""
+    url = f"http://127.0.0.1:{site}/hidden-box.html"
+    hide_matches(browser, fake, page, url, [r"<aside data-hush-id=([0-9a-z]+)"], hidden=1)
+    tab = browser.tab_id(page)
+    page.wait_for_timeout(200)  # the count reaches the badge 50 ms after the collapse
+    assert page.locator("hush-placeholder").count() == 1 and not page.locator("hush-placeholder").is_visible()
+    assert browser.badge(tab) in ("", "0")
+    page.evaluate("document.getElementById('support').hidden = false")
+    page.locator("hush-placeholder").wait_for(state="visible", timeout=3000)
+    assert not page.locator("#support p").first.is_visible()
+    page.wait_for_timeout(200)
+    assert browser.badge(tab) == "1"
+    page.get_by_role("button", name="Show the hidden appeal").click(timeout=2000)
+    assert page.locator("#support p").first.is_visible()
