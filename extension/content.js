@@ -1102,18 +1102,33 @@
     }
     if (!el || el === body || CLIMB_STOP.has(el.localName)) return null;
     // Grow to the box around it: climb while the parent adds a modest amount of text, stopping at
-    // elements that are boxes by nature, and never to something holding half the page.
+    // elements that are boxes by nature, and never to something holding half the page. From a short
+    // element (an appeal's heading or button), also to a small box around it, unless that is a list of
+    // links (a menu: "Donate" in it is the appeal, not the menu).
     const bodyLen = textLength(body);
     let len = textLength(el);
     while (!BOXES.has(el.localName)) {
       const parent = el.parentElement;
       if (!parent || parent === body || CLIMB_STOP.has(parent.localName) || parent.getAttribute("role") === "main") break;
       const plen = textLength(parent);
-      if (plen > bodyLen * 0.5 || plen > len * 3 + 100) break;
+      if (plen > bodyLen * 0.5) break;
+      if (plen > len * 3 + 100 && !(len < SHORT_TEXT && plen <= SMALL_BOX && !isLinkList(parent, plen))) break;
       el = parent;
       len = plen;
     }
     return el;
+  }
+
+  const SHORT_TEXT = 60; // a heading, a button, a link
+  const SMALL_BOX = 1500;
+  const LISTS = new Set(["ul", "ol", "menu", "nav", "dl", "table", "tbody", "tr", "select"]);
+
+  /** Whether el is a list or a run of links: most of its text is in links. */
+  function isLinkList(el, len) {
+    if (LISTS.has(el.localName)) return true;
+    let linked = 0;
+    for (const a of el.querySelectorAll("a")) linked += textLength(a);
+    return linked * 2 > len;
   }
 
   function placeholderTarget(target) {

@@ -260,3 +260,34 @@ def test_a_block_the_page_keeps_hidden_gets_no_bar_until_the_page_shows_it(brows
     assert browser.badge(tab) == "1"
     page.get_by_role("button", name="Show the hidden appeal").click(timeout=2000)
     assert page.locator("#support p").first.is_visible()
+
+
+def test_hiding_from_an_appeals_heading_takes_its_box_but_not_a_menu(browser, fake, page, site):
+    """ "Hush: hide this as an appeal" on an appeal's heading or button hid that element alone, and the
+    correction labelled it alone; on a link in a menu, the link alone is still what it hides."""
+    browser.set_settings(endpoint=fake.url, token="", mode="placeholder", disabledSites=[])
+    fake.answer = lambda request: (200, "application/json", b'{"hide": []}')
+    page.goto(f"http://127.0.0.1:{site}/article.html")
+    browser.wait_settled(page)
+    page.evaluate(
+        """() => {
+            const links = Array.from({length: 20}, (_, i) => `<a href="/s/${i}">Section number ${i}</a>`);
+            links.push('<a id="give" href="/donate">Donate</a>');
+            const menu = `<div id="links">${links.join(' ')}</div>`;
+            document.querySelector('header').insertAdjacentHTML('afterend', menu);
+        }"""
+    )
+    tab = browser.tab_id(page)
+    for target, hidden in (
+        ("#support h2", "#support"),
+        ("#support .donate-button", None),
+        ("#give", "#give"),
+    ):
+        if hidden is None:  # the box is hidden already: show it, then hide it again from its button
+            page.get_by_role("button", name="Show the hidden appeal").click(timeout=2000)
+            hidden = "#support"
+        page.locator(target).click(button="right")
+        reply = browser.menu_click(tab, "hush-hide")
+        assert reply and reply.get("ok"), (target, reply)
+        page.wait_for_selector(f"{hidden}[data-hush-hidden]", state="attached", timeout=2000)
+    assert not page.evaluate("document.getElementById('links').hasAttribute('data-hush-hidden')")
