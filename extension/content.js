@@ -414,9 +414,20 @@
     released = released || { owner, styles: [] };
     for (const el of backdrops()) setReleased(el, "display", "none");
     const root = document.documentElement;
+    const body = document.body;
+    const bodyStyle = getComputedStyle(body);
+    // The other lock (phones' browsers ignore overflow on <body>): <body> fixed in place, moved up by
+    // the distance scrolled (top: -Ypx). Released, <body> flows again and the window scrolls to where
+    // the reader was.
+    if (bodyStyle.position === "fixed" && body.scrollHeight > innerHeight && !fixedCovers(0.5).length) {
+      const scrolled = -parseFloat(bodyStyle.top) || 0;
+      setReleased(body, "position", "static");
+      setReleased(body, "top", "auto");
+      window.scrollTo(0, scrolled);
+    }
     // A page no taller than the window scrolls inside (an app), if at all: its lock is its layout.
     if (root.scrollHeight > innerHeight && !fixedCovers(0.5).length) {
-      for (const el of [root, document.body]) {
+      for (const el of [root, body]) {
         if (!/^(hidden|clip)$/.test(getComputedStyle(el).overflowY)) continue;
         // <html>'s overflow goes to the viewport; <body>'s too when <html>'s is visible, else it clips itself.
         setReleased(el, "overflow-y", el === root ? "auto" : "visible");

@@ -323,6 +323,12 @@ LATE_LOCK_OVERLAY_PAGE = OVERLAY_PAGE.replace(
     " lock.observe(document.body, {subtree: true, attributes: true});",
 )
 
+# The same, its scrolling stopped as phones' browsers need: <body> fixed in place (top: minus the distance
+# scrolled, none here).
+FIXED_LOCK_OVERLAY_PAGE = OVERLAY_PAGE.replace(
+    "document.body.classList.add('modal-open');",
+    "Object.assign(document.body.style, {position: 'fixed', top: '0px', width: '100%'});",
+)
 # The modal dialog closed as the page loads, opened by the page later (the tests open it).
 DIALOG_LATER_PAGE = MODAL_PAGE.replace("document.getElementById('appeal-dialog').showModal();", "")
 # The backdrop overlay in the page from the start, not shown, and neither the lock (the tests show both).
@@ -359,6 +365,7 @@ PAGES = {
     "/overlay-backdrop.html": BACKDROP_OVERLAY_PAGE,
     "/overlay-late.html": LATE_LOCK_OVERLAY_PAGE,
     "/overlay-hidden.html": HIDDEN_OVERLAY_PAGE,
+    "/overlay-fixed.html": FIXED_LOCK_OVERLAY_PAGE,
     "/dialog-later.html": DIALOG_LATER_PAGE,
     "/styled-box.html": STYLED_BOX_PAGE,
     "/hidden-box.html": HIDDEN_BOX_PAGE,

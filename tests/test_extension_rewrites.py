@@ -146,6 +146,17 @@ def test_an_overlay_the_page_shows_later_takes_its_backdrop_and_lock_along(brows
     assert not wheel_scrolls(page)
 
 
+def test_a_body_fixed_in_place_under_a_collapsed_overlay_is_let_go(browser, fake, page, site):
+    """The scroll lock phones' browsers need (<body> fixed in place while the overlay is up) kept the page
+    from scrolling once the overlay was collapsed; it is released, and put back by Show."""
+    hide_matches(browser, fake, page, f"http://127.0.0.1:{site}/overlay-fixed.html", [OVERLAY], hidden=1)
+    page.wait_for_function("getComputedStyle(document.body).position !== 'fixed'", timeout=3000)
+    assert wheel_scrolls(page)
+    page.get_by_role("button", name="Show the hidden appeal").click(timeout=2000)
+    assert page.evaluate("getComputedStyle(document.body).position") == "fixed"
+    assert not wheel_scrolls(page)
+
+
 def test_a_shown_blocks_text_elsewhere_is_collapsed(browser, fake, page, site):
     """What the reader showed stays shown where it is; the same appeal in another place (the next story
     of a feed) is collapsed."""
