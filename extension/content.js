@@ -398,11 +398,13 @@
       points.every(([x, y]) => el.contains(document.elementFromPoint(x, y))));
   }
 
-  let released = null; // {owner, styles: [[element, property, old value, old priority]]}, see releaseOverlay
+  // Per collapsed overlay, what its release changed: [[element, property, old value, old priority]].
+  const released = new Map();
 
-  function setReleased(el, property, value) {
+  /** Set el's property inline and !important, noting in changes what it was. */
+  function release(changes, el, property, value) {
     const style = el.style;
-    released.styles.push([el, property, style.getPropertyValue(property), style.getPropertyPriority(property)]);
+    changes.push([el, property, style.getPropertyValue(property), style.getPropertyPriority(property)]);
     style.setProperty(property, value, "important");
   }
 
@@ -410,8 +412,9 @@
    * scroll if its <html> or <body> stops it and nothing fixed still covers half the viewport. Only the
    * vertical overflow is touched, inline and !important. */
   function releaseOverlay(owner) {
-    if (state !== "running" || !hidden.has(owner) || (released && released.owner !== owner)) return;
-    released = released || { owner, styles: [] };
+    if (state !== "running" || !hidden.has(owner)) return;
+    const changes = released.get(owner) || [];
+    const setReleased = (el, property, value) => release(changes, el, property, value);
     for (const el of backdrops()) setReleased(el, "display", "none");
     const root = document.documentElement;
     const body = document.body;
@@ -433,7 +436,7 @@
         setReleased(el, "overflow-y", el === root ? "auto" : "visible");
       }
     }
-    if (!released.styles.length) released = null;
+    if (changes.length) released.set(owner, changes);
   }
 
   // A block may be in the page, not shown by it, from the start (a modal not opened yet, a `hidden` box),
@@ -502,12 +505,13 @@
 
   /** Put back what was released when el was collapsed. */
   function restoreOverlay(el) {
-    if (!released || released.owner !== el) return;
-    for (const [x, property, value, priority] of released.styles.reverse()) {
+    const changes = released.get(el);
+    if (!changes) return;
+    released.delete(el);
+    for (const [x, property, value, priority] of changes.reverse()) {
       x.style.removeProperty(property);
       if (value) x.style.setProperty(property, value, priority);
     }
-    released = null;
   }
 
   /** Whether b comes right after a in the page: element siblings with nothing visible between them. */

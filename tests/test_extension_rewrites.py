@@ -157,6 +157,29 @@ def test_a_body_fixed_in_place_under_a_collapsed_overlay_is_let_go(browser, fake
     assert not wheel_scrolls(page)
 
 
+SECOND_OVERLAY = """() => document.body.insertAdjacentHTML('beforeend',
+    '<div id="backdrop2" style="position: fixed; inset: 0; background: rgba(0, 0, 0, 0.5)"></div>' +
+    '<div id="overlay2" style="position: fixed; inset: 0; padding: 10vh 10vw"><aside class="support-box">' +
+    '<h2>Support our newsroom</h2><p>Dear readers, please donate monthly to keep reporting free.</p>' +
+    '</aside></div>')"""
+
+
+def test_a_second_collapsed_overlay_takes_its_own_backdrop_along(browser, fake, page, site):
+    """Only one overlay's release was kept at a time: a second appeal overlay, collapsed while the first
+    still was, left its backdrop over the page. Each Show puts back its own."""
+    hide_matches(browser, fake, page, f"http://127.0.0.1:{site}/overlay-backdrop.html", [OVERLAY], hidden=1)
+    page.wait_for_function("!document.getElementById('backdrop').checkVisibility()", timeout=3000)
+    page.evaluate(SECOND_OVERLAY)
+    page.wait_for_function(
+        "document.getElementById('overlay2').hasAttribute('data-hush-hidden')", timeout=3000
+    )
+    page.wait_for_function("!document.getElementById('backdrop2').checkVisibility()", timeout=3000)
+    page.locator("#p0").click(timeout=2000)  # nothing in front of it
+    page.locator("hush-placeholder[data-hush-for]").last.get_by_role("button").click(timeout=2000)
+    assert page.evaluate("document.getElementById('backdrop2').checkVisibility()")
+    assert not page.evaluate("document.getElementById('backdrop').checkVisibility()")
+
+
 def test_a_shown_blocks_text_elsewhere_is_collapsed(browser, fake, page, site):
     """What the reader showed stays shown where it is; the same appeal in another place (the next story
     of a feed) is collapsed."""
