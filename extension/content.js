@@ -65,7 +65,7 @@
   // busyMs: time in the sliced DOM work; otherMs: the script's other synchronous work, split by kind in
   // otherByKind (sending, joining the copy, collapsing, noting mutations). Together: its own main-thread time.
   const perf = { busyMs: 0, maxSliceMs: 0, slices: 0, otherMs: 0, otherByKind: {}, elements: 0, stamped: 0,
-    payloadChars: 0, fragmentsSent: 0, fragmentChars: 0, pageSentAt: 0, answeredAt: 0 };
+    payloadChars: 0, fragmentsSent: 0, fragmentChars: 0, pageSentAt: 0, answeredAt: 0, readAgain: 0 };
 
   /** fn(), its time counted in perf.otherMs and under `kind` in perf.otherByKind. */
   function accounted(kind, fn) {
@@ -111,10 +111,10 @@
   }
 
   /** Run step(deadline) until it returns true, each slice at most SLICE_MS, yielding in between. */
-  async function runSliced(step, gen) {
+  async function runSliced(step, gen, whole = false) {
     for (;;) {
       const start = performance.now();
-      const done = step(start + SLICE_MS);
+      const done = step(whole ? Infinity : start + SLICE_MS);
       const took = performance.now() - start;
       perf.busyMs += took;
       perf.slices += 1;
@@ -152,12 +152,24 @@
     return location.origin + location.pathname; // no query string or fragment: they may hold secrets
   }
 
+  /** Serialise root (sliced), or null if stopped meanwhile. A page that moves the nodes being read between
+   * two slices cuts the copy short (lib/compact.js: what follows would be lost, a correction stored
+   * without its label): it is then read again in one go, which nothing can interrupt. */
+  async function serialiseWhole(root, opts, gen) {
+    let ser = serializer(root, opts, elToId, stampOf);
+    if (!(await runSliced(ser.step, gen))) return null;
+    if (ser.aborted) {
+      perf.readAgain += 1;
+      ser = serializer(root, opts, elToId, stampOf);
+      if (!(await runSliced(ser.step, gen, true))) return null;
+    }
+    return ser;
+  }
+
   /** The whole document as a compact HTML string (sliced). Returns null if stopped meanwhile. */
   async function serialiseDocument(opts, gen) {
-    const body = document.body;
-    const ser = serializer(body, Object.assign({ skipRoot: true, maxChars: MAX_PAYLOAD_CHARS }, opts), elToId, stampOf);
-    const finished = await runSliced(ser.step, gen);
-    if (!finished) return null;
+    const ser = await serialiseWhole(document.body, Object.assign({ skipRoot: true, maxChars: MAX_PAYLOAD_CHARS }, opts), gen);
+    if (!ser) return null;
     const lang = docLang();
     const head = ['<!DOCTYPE html><html', lang ? ' lang="' + escapeAttr(lang) + '"' : "", "><head>",
       '<meta charset="utf-8">', "<title>", escapeText(docTitle()), "</title>"];
@@ -950,9 +962,8 @@
         for (const root of batch) {
           if (!root.isConnected || elToId.has(root)) continue;
           const stampedBefore = perf.stamped;
-          const ser = serializer(root, { stamp: true, maxChars: MAX_FRAGMENT_CHARS }, elToId, stampOf);
-          const finished = await runSliced(ser.step, gen);
-          if (!finished) return;
+          const ser = await serialiseWhole(root, { stamp: true, maxChars: MAX_FRAGMENT_CHARS }, gen);
+          if (!ser) return;
           if (perf.stamped === stampedBefore || ser.tooBig) continue; // nothing new (only moved elements)
           const html = ser.out.join("");
           let job = byParent.get(root.parentNode);

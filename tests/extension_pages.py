@@ -355,6 +355,18 @@ HIDDEN_BOX_PAGE = article_page(
     appeal=APPEAL_BOX.replace('<aside class="support-box"', "<aside hidden class=support-box")
 )
 
+# A live results list of 4,000 items, redrawn every 50 ms, between the article and its appeal box: the
+# page moves the nodes the copy is being read from between two of its slices.
+REDRAWING_PAGE = article_page(
+    title="Marathon results come in",
+    appeal='<ul id="results"></ul>' + APPEAL_BOX,
+    tail="<script>const results = document.getElementById('results'); let round = 0;"
+    " function redraw() { round++; const items = [];"
+    " for (let i = 0; i < 4000; i++) items.push(`<li>Runner ${i} passed checkpoint ${round % 7}</li>`);"
+    " results.innerHTML = items.join(''); }"
+    " redraw(); setInterval(redraw, 50);</script>",
+)
+
 
 PAGES = {
     "/article.html": article_page(),
@@ -369,6 +381,7 @@ PAGES = {
     "/dialog-later.html": DIALOG_LATER_PAGE,
     "/styled-box.html": STYLED_BOX_PAGE,
     "/hidden-box.html": HIDDEN_BOX_PAGE,
+    "/redrawing.html": REDRAWING_PAGE,
     "/flat.html": FLAT_PAGE,
     "/layout.html": LAYOUT_PAGE,
     "/too-big.html": TOO_BIG_PAGE,

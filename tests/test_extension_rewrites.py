@@ -325,3 +325,18 @@ def test_hiding_from_an_appeals_heading_takes_its_box_but_not_a_menu(browser, fa
         assert reply and reply.get("ok"), (target, reply)
         page.wait_for_selector(f"{hidden}[data-hush-hidden]", state="attached", timeout=2000)
     assert not page.evaluate("document.getElementById('links').hasAttribute('data-hush-hidden')")
+
+
+def test_a_page_redrawing_itself_as_it_is_read_is_sent_whole(browser, fake, page, site):
+    """A list redrawn every 50 ms moved the nodes the copy was being read from between two slices: the
+    copy was cut short there, so the appeal after it was never judged, and a correction made on the
+    page was stored without its label. Cut short, the page is read again in one go."""
+    url = f"http://127.0.0.1:{site}/redrawing.html"
+    hide_matches(browser, fake, page, url, [r"<aside data-hush-id=([0-9a-z]+)"], hidden=1)
+    browser.clear_corrections()
+    page.locator("#p0").click(button="right")
+    reply = browser.menu_click(browser.tab_id(page), "hush-hide")
+    assert reply and reply.get("ok"), reply
+    saved = browser.corrections()
+    assert len(saved) == 1 and "data-hush-label=appeal" in saved[0]["html"]
+    assert saved[0]["html"].rstrip().endswith("</html>") and "Donate now" in saved[0]["html"]
