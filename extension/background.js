@@ -281,14 +281,24 @@ async function storeCorrection(message) {
     url: cleanText(message.url, 2000),
     title: cleanText(message.title, 300),
     elementId: typeof message.elementId === "string" && Hush.ID_RE.test(message.elementId) ? message.elementId : "",
+    view: cleanText(message.view, 40),
     createdAt: new Date().toISOString(),
     html,
   };
   const stored = await api.storage.local.get("corrections");
   const list = Array.isArray(stored.corrections) ? stored.corrections : [];
-  // The same correction again (the same page as sent, the same call) replaces the one stored before.
-  const same = list.findIndex((c) => c && c.kind === kind && c.url === entry.url && c.html === html);
-  if (same >= 0) list.splice(same, 1);
+  // A later correction on the same view of a page replaces the one stored before: each is the whole page
+  // labelled as the reader judged it then, so the earlier one contradicts what the reader said since (a
+  // block they went on to call "not an appeal" labelled appeal). So does the same correction again. The
+  // replacement keeps the id and date the export names its file by: unzipped over an earlier export,
+  // it replaces that file instead of standing beside it.
+  const same = list.findIndex((c) => c && c.url === entry.url &&
+    ((entry.view && c.view === entry.view) || (c.kind === kind && c.html === html)));
+  if (same >= 0) {
+    entry.id = list[same].id;
+    entry.createdAt = list[same].createdAt;
+    list.splice(same, 1);
+  }
   list.push(entry);
   while (list.length > MAX_CORRECTIONS) list.shift();
   await api.storage.local.set({ corrections: list });

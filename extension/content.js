@@ -61,6 +61,7 @@
   let initialDone = false;
   let removedSinceSent = false; // a node left the page after the whole page began to be serialised
   let lastContextTarget = null;
+  let view = ""; // this view of the page (set at each start): a later correction on it replaces an earlier one
   let everHidden = false; // once true, the page may hold copies of collapsed blocks (see dropCopiedMarks)
   // busyMs: time in the sliced DOM work; otherMs: the script's other synchronous work, split by kind in
   // otherByKind (sending, joining the copy, collapsing, noting mutations). Together: its own main-thread time.
@@ -1062,6 +1063,7 @@
     }
     state = "starting";
     const gen = ++generation;
+    view = Math.random().toString(36).slice(2, 12);
     const hello = await send({ type: "hello" });
     if (gen !== generation) return;
     if (!hello || !hello.run) {
@@ -1177,8 +1179,19 @@
     const meta = [["hush-source", pageUrl()]];
     if (kind === "not-appeal") meta.push(["hush-correction", "not-appeal:" + id]);
     const page = await serialiseDocument({ stamp: false, labels, meta, maxChars: MAX_PAYLOAD_CHARS }, generation);
-    if (!page) return { ok: false };
-    return send({ type: "correction", kind, url: pageUrl(), title: docTitle(), elementId: id, html: page.html });
+    if (!page) return { ok: false, error: "the page changed meanwhile" };
+    if (page.tooBig) return { ok: false, error: "page too large to store" };
+    return send({ type: "correction", kind, url: pageUrl(), title: docTitle(), elementId: id, html: page.html,
+      view });
+  }
+
+  /** The bar of a block the reader hid says when their correction could not be stored (it is hidden all
+   * the same): they would otherwise count on it for retraining. */
+  function sayUnsaved(entry, why) {
+    const bar = entry.placeholder;
+    const host = bar && (bar.localName === "hush-placeholder" ? bar : bar.querySelector("hush-placeholder"));
+    const label = host && host.shadowRoot && host.shadowRoot.querySelector("span");
+    if (label) label.textContent = "Hidden by you, not saved for retraining (" + why + ") ·";
   }
 
   async function onMenu(action) {
@@ -1192,7 +1205,8 @@
       revealedTexts.delete(textKey(el));
       const result = await saveCorrection("appeal", el);
       await ensureCss();
-      collapse(el, stampOf(el), isInline(el));
+      const entry = collapse(el, stampOf(el), isInline(el));
+      if (entry && !(result && result.ok)) sayUnsaved(entry, (result && result.error) || "no answer");
       reportCount();
       return Object.assign({ hidden: true }, result);
     }

@@ -136,7 +136,10 @@
       // keep "page"
     }
     const stamp = (entry.createdAt || "").replace(/[-:]/g, "").replace(/\..*$/, "").replace("T", "-") || "undated";
-    return "hush-" + stamp + "-" + String(index + 1).padStart(3, "0") + "-" + host + "-" + entry.kind + ".html";
+    // Named by the correction's own id, not its place in the list (which moves as corrections come and
+    // go): an export unzipped over an earlier one replaces its files instead of doubling them.
+    const id = String(entry.id || index + 1).replace(/[^a-z0-9]/gi, "");
+    return "hush-" + stamp + "-" + id + "-" + host + "-" + entry.kind + ".html";
   }
 
   function download(blob, name) {

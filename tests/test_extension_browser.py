@@ -588,10 +588,16 @@ def test_reader_corrections_are_stored_and_exported(hush, page, site, tmp_path):
     reply = hush.menu_click(tab, "hush-hide")
     assert reply and reply.get("ok"), reply
     page.wait_for_selector(".rail[data-hush-hidden]", state="attached", timeout=2000)
+    first = hush.corrections()
+    assert len(first) == 1 and first[0]["kind"] == "appeal"
+    appeal_html = first[0]["html"]
+    # The reader's block and the model's blocks carry the label.
+    assert re.search(r"<div data-hush-id=\w+ data-hush-label=appeal class=rail>", appeal_html)
 
     # "Not an appeal" on the placeholder of a block the model hid.
     placeholder = page.locator("hush-placeholder").first
     model_id = placeholder.get_attribute("data-hush-for")
+    assert f"data-hush-id={model_id} data-hush-label=appeal" in appeal_html
     placeholder.click(button="right", position={"x": 5, "y": 5})
     reply = hush.menu_click(tab, "hush-not-appeal")
     assert reply and reply.get("ok"), reply
@@ -601,22 +607,30 @@ def test_reader_corrections_are_stored_and_exported(hush, page, site, tmp_path):
     reply = hush.menu_click(tab, "hush-not-appeal")
     assert reply and reply.get("ok"), reply
 
+    # One page, as the reader judged it last: the earlier correction of this view of the page, which
+    # still labelled the model's block an appeal, is replaced (under its id, so its file name stays).
     saved = hush.corrections()
-    assert [c["kind"] for c in saved] == ["appeal", "not-appeal"]
-    appeal_html, not_appeal_html = saved[0]["html"], saved[1]["html"]
-    # The reader's block and the model's blocks carry the label ...
-    assert re.search(r"<div data-hush-id=\w+ data-hush-label=appeal class=rail>", appeal_html)
-    assert f"data-hush-id={model_id} data-hush-label=appeal" in appeal_html
-    # ... and the "not an appeal" page keeps that block, unlabelled, and says so in its head.
-    assert saved[1]["elementId"] == model_id
+    assert [c["kind"] for c in saved] == ["not-appeal"] and saved[0]["id"] == first[0]["id"]
+    not_appeal_html = saved[0]["html"]
+    # The "not an appeal" page keeps that block, unlabelled, and says so in its head; the rail the
+    # reader hid is still labelled.
+    assert saved[0]["elementId"] == model_id
     assert f'<meta name="hush-correction" content="not-appeal:{model_id}">' in not_appeal_html
     assert re.search(f"data-hush-id={model_id}(?! data-hush-label)", not_appeal_html)
-    assert re.search(r"data-hush-label=appeal class=rail", not_appeal_html)  # still labelled
+    assert re.search(r"data-hush-label=appeal class=rail", not_appeal_html)
     for html in (appeal_html, not_appeal_html):
         assert "<script" not in html and "<style" not in html
         assert "Harbour Street bridge reopened" in html
 
-    # The options page lists them and exports a zip of .html pages.
+    # Another view of the page (reloaded) is another correction.
+    open_article(hush, page, site)
+    page.wait_for_selector("hush-placeholder", timeout=5000)
+    page.locator(".rail h3").click(button="right")
+    reply = hush.menu_click(hush.tab_id(page), "hush-hide")
+    assert reply and reply.get("ok"), reply
+    assert [c["kind"] for c in hush.corrections()] == ["not-appeal", "appeal"]
+
+    # The options page lists them and exports a zip of .html pages, named by each correction's id.
     options = hush.context.new_page()
     options.goto(hush.url("options.html"))
     options.get_by_text("2 corrections stored on this computer.").wait_for(timeout=3000)
@@ -628,7 +642,8 @@ def test_reader_corrections_are_stored_and_exported(hush, page, site, tmp_path):
     with zipfile.ZipFile(io.BytesIO(target.read_bytes())) as z:
         names = z.namelist()
         assert len(names) == 2 and all(n.endswith(".html") for n in names)
-        assert z.read(names[1]).decode("utf-8") == not_appeal_html
+        assert z.read(names[0]).decode("utf-8") == not_appeal_html
+        assert first[0]["id"] in names[0]
 
 
 def test_options_page_checks_and_saves_endpoint(hush, endpoint, page):

@@ -340,3 +340,20 @@ def test_a_page_redrawing_itself_as_it_is_read_is_sent_whole(browser, fake, page
     saved = browser.corrections()
     assert len(saved) == 1 and "data-hush-label=appeal" in saved[0]["html"]
     assert saved[0]["html"].rstrip().endswith("</html>") and "Donate now" in saved[0]["html"]
+
+
+def test_a_correction_that_cannot_be_stored_says_so_on_its_bar(browser, fake, page, site):
+    """On a page too large to store, "hide this as an appeal" hid the block and stored nothing, without
+    a word: the reader counted on it for retraining."""
+    browser.set_settings(endpoint=fake.url, token="", mode="placeholder", disabledSites=[])
+    fake.answer = lambda request: (200, "application/json", b'{"hide": []}')
+    page.goto(f"http://127.0.0.1:{site}/article.html")
+    browser.wait_settled(page)
+    browser.clear_corrections()
+    page.evaluate("document.querySelector('footer').append('results '.repeat(450000))")  # 3.6 MB of text
+    page.locator("#support h2").click(button="right")
+    reply = browser.menu_click(browser.tab_id(page), "hush-hide")
+    assert reply and reply.get("hidden") and not reply.get("ok"), reply
+    assert "too large" in reply.get("error", "")
+    page.get_by_text("not saved for retraining").wait_for(timeout=2000)
+    assert browser.corrections() == []
