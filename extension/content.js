@@ -66,7 +66,7 @@
   // busyMs: time in the sliced DOM work; otherMs: the script's other synchronous work, split by kind in
   // otherByKind (sending, joining the copy, collapsing, noting mutations). Together: its own main-thread time.
   const perf = { busyMs: 0, maxSliceMs: 0, slices: 0, otherMs: 0, otherByKind: {}, elements: 0, stamped: 0,
-    payloadChars: 0, fragmentsSent: 0, fragmentChars: 0, pageSentAt: 0, answeredAt: 0, readAgain: 0 };
+    payloadChars: 0, fragmentsSent: 0, fragmentsSkipped: 0, fragmentChars: 0, pageSentAt: 0, answeredAt: 0, readAgain: 0 };
 
   /** fn(), its time counted in perf.otherMs and under `kind` in perf.otherByKind. */
   function accounted(kind, fn) {
@@ -962,6 +962,10 @@
         const byParent = new Map();
         for (const root of batch) {
           if (!root.isConnected || elToId.has(root)) continue;
+          if (judgedBefore(root)) {
+            perf.fragmentsSkipped += 1;
+            continue;
+          }
           const stampedBefore = perf.stamped;
           const ser = await serialiseWhole(root, { stamp: true, maxChars: MAX_FRAGMENT_CHARS }, gen);
           if (!ser) return;
@@ -1008,6 +1012,8 @@
       if (times >= RETRY_TIMES) continue;
       tries.set(root, times + 1);
       unstampTree(root);
+      const judged = judgedWords.get(root.parentNode); // not answered: not judged
+      if (judged) judged.delete(words(root.textContent));
       retryRoots.push(root);
     }
     if (retryTimer || !retryRoots.length) return;
@@ -1019,6 +1025,23 @@
       queue.push(...roots);
       scheduleFlush();
     }, RETRY_MS);
+  }
+
+  // A page redrawing a list (live results, a ticker) adds new elements every time with the words, digits
+  // aside, of those it drew before under the same parent: judged once, they are not sent again (they went
+  // to the endpoint several times a second).
+  const MAX_JUDGED_WORDS = 500; // per parent; past it, the parent's are forgotten and noted again
+  const judgedWords = new WeakMap(); // parent -> words of the subtrees sent from under it
+
+  /** Whether a subtree with root's words was sent from under its parent before; notes them if not. */
+  function judgedBefore(root) {
+    const key = words(root.textContent);
+    if (key.length < MIN_FRAGMENT_TEXT) return false;
+    let seen = judgedWords.get(root.parentNode);
+    if (!seen || seen.size >= MAX_JUDGED_WORDS) judgedWords.set(root.parentNode, (seen = new Set()));
+    if (seen.has(key)) return true;
+    seen.add(key);
+    return false;
   }
 
   /** The element children, not yet stamped, of the parents noted while the queue was full (a page that

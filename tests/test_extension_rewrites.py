@@ -357,3 +357,22 @@ def test_a_correction_that_cannot_be_stored_says_so_on_its_bar(browser, fake, pa
     assert "too large" in reply.get("error", "")
     page.get_by_text("not saved for retraining").wait_for(timeout=2000)
     assert browser.corrections() == []
+
+
+def test_a_list_redrawn_with_the_same_words_is_not_sent_again(browser, fake, page, site):
+    """Live results redrawn every 50 ms, digits changing: each redraw went to the endpoint, several
+    requests a second for as long as the page was open."""
+    hide_matches(
+        browser,
+        fake,
+        page,
+        f"http://127.0.0.1:{site}/redrawing.html",
+        [r"<aside data-hush-id=([0-9a-z]+)"],
+        1,
+    )
+    tab = browser.tab_id(page)
+    page.wait_for_timeout(1000)  # the first redraws after the page's answer: judged once
+    sent = browser.stats(tab)["perf"]["fragmentsSent"]
+    page.wait_for_timeout(3000)
+    stats = browser.stats(tab)["perf"]
+    assert stats["fragmentsSent"] == sent and stats["fragmentsSkipped"] > 0, stats
