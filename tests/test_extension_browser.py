@@ -368,18 +368,25 @@ def test_a_collapsed_modal_dialog_leaves_the_page_usable(browser, fake, page, si
 OVERLAY = r"<div data-hush-id=([0-9a-z]+) id=overlay>"
 
 
-@pytest.mark.parametrize("path", ["/overlay.html", "/overlay-late.html"])
-def test_a_collapsed_overlay_lets_the_page_scroll(browser, fake, page, site, path):
+@pytest.mark.parametrize(
+    ("path", "prop", "locked", "inline"),
+    [
+        ("/overlay.html", "overflowY", "hidden", ""),
+        ("/overlay-late.html", "overflowY", "hidden", ""),
+        ("/overlay-fixed.html", "position", "fixed", "fixed"),  # <body> fixed in place, as phones need
+    ],
+)
+def test_a_collapsed_overlay_lets_the_page_scroll(browser, fake, page, site, path, prop, locked, inline):
     """A page stops its scrolling while its appeal lies over it, and lets go when the reader closes the
     appeal, which Hush hid: the lock is released while the overlay is collapsed (also a lock set after
-    it was), and put back by Show."""
+    it was), and put back by Show, the page's own inline style as it was."""
     hide_matches(browser, fake, page, f"http://127.0.0.1:{site}{path}", [OVERLAY], hidden=1)
-    page.wait_for_function("getComputedStyle(document.body).overflowY !== 'hidden'", timeout=3000)
+    page.wait_for_function(f"getComputedStyle(document.body).{prop} !== '{locked}'", timeout=3000)
     assert wheel_scrolls(page)
     page.get_by_role("button", name="Show the hidden appeal").click(timeout=2000)
-    assert page.evaluate("getComputedStyle(document.body).overflowY") == "hidden"
+    assert page.evaluate(f"getComputedStyle(document.body).{prop}") == locked
     assert not wheel_scrolls(page)
-    assert page.evaluate("document.body.style.overflowY") == ""
+    assert page.evaluate(f"document.body.style.{prop}") == inline
 
 
 def test_a_collapsed_overlay_takes_its_backdrop_along(browser, fake, page, site):

@@ -146,17 +146,6 @@ def test_an_overlay_the_page_shows_later_takes_its_backdrop_and_lock_along(brows
     assert not wheel_scrolls(page)
 
 
-def test_a_body_fixed_in_place_under_a_collapsed_overlay_is_let_go(browser, fake, page, site):
-    """The scroll lock phones' browsers need (<body> fixed in place while the overlay is up) kept the page
-    from scrolling once the overlay was collapsed; it is released, and put back by Show."""
-    hide_matches(browser, fake, page, f"http://127.0.0.1:{site}/overlay-fixed.html", [OVERLAY], hidden=1)
-    page.wait_for_function("getComputedStyle(document.body).position !== 'fixed'", timeout=3000)
-    assert wheel_scrolls(page)
-    page.get_by_role("button", name="Show the hidden appeal").click(timeout=2000)
-    assert page.evaluate("getComputedStyle(document.body).position") == "fixed"
-    assert not wheel_scrolls(page)
-
-
 SECOND_OVERLAY = """() => document.body.insertAdjacentHTML('beforeend',
     '<div id="backdrop2" style="position: fixed; inset: 0; background: rgba(0, 0, 0, 0.5)"></div>' +
     '<div id="overlay2" style="position: fixed; inset: 0; padding: 10vh 10vw"><aside class="support-box">' +
