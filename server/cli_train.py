@@ -150,6 +150,7 @@ def run_train(args: argparse.Namespace) -> int:
     _check_not_inputs(args)
     bar = ProgressBar()
     pages, own = _load(args.folders, args.strict, bar), _load(args.own, args.strict, bar)
+    pages, own = _without_copies(pages), _without_copies(own, pages)
     current = _current_model(args)
     result = _trained(
         pages,
@@ -236,6 +237,23 @@ def run_train(args: argparse.Namespace) -> int:
         f"serve it with: hush serve --model {out}"
     )
     return 0
+
+
+def _without_copies(pages: list, before: list = ()) -> list:
+    """The pages less byte-for-byte copies of a page read before (a correction unzipped twice, a page saved
+    into two folders): each copy would count as one more page, at its weight."""
+    import hashlib
+
+    seen = {hashlib.sha256(p.path.read_bytes()).digest(): p.path for p in before}
+    kept = []
+    for p in pages:
+        digest = hashlib.sha256(p.path.read_bytes()).digest()
+        if digest in seen:
+            print(f"hush train: skipped {p.path}: the same page as {seen[digest]}", file=sys.stderr)
+            continue
+        seen[digest] = p.path
+        kept.append(p)
+    return kept
 
 
 def _warn_if_few_sites(pages: list) -> None:

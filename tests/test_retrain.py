@@ -102,6 +102,26 @@ def test_training_on_a_few_sites_alone_says_what_it_gives_up(tmp_path, capsys):
     assert "wrote" in out
 
 
+def test_a_page_given_twice_is_trained_once(tmp_path, capsys):
+    """The same page in two places (a correction unzipped twice, a page saved into two folders) counted
+    twice; the copy is named and left out."""
+    corpus = write_corpus(tmp_path / "corpus", {**SITES, **MORE_SITES}, per_site=1)
+    mine = tmp_path / "mine"
+    write_lamp_pages(mine, LAMP_TOPICS[:1])
+    (mine / "zz").mkdir()  # read after the pages they copy
+    (mine / "zz" / "lamp-0.html").write_bytes((mine / "lamp-0.html").read_bytes())
+    (corpus / "zz-harbour.html").write_bytes((corpus / "harbour-0.html").read_bytes())
+    assert train(corpus, "--with", mine, "--out", tmp_path / "m.skops") == 0
+    err = capsys.readouterr().err
+    assert f"skipped {corpus / 'zz-harbour.html'}: the same page as {corpus / 'harbour-0.html'}" in err
+    assert f"skipped {mine / 'zz' / 'lamp-0.html'}: the same page as {mine / 'lamp-0.html'}" in err
+    meta = load_model(tmp_path / "m.skops").metadata
+    assert (
+        meta["own_pages"] == 1
+        and meta["pages"] + len(meta["held_out_sites"]) == len({**SITES, **MORE_SITES}) + 1
+    )
+
+
 def write_poison(folder: Path) -> Path:
     """Pages like the held-out sites' own with every paragraph (story, related box, footer) labelled as
     appeal: a model that learns this hides content there."""
