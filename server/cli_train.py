@@ -239,7 +239,7 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _without_copies(pages: list, before: list = ()) -> list:
+def _without_copies(pages: list, before: list | tuple = ()) -> list:
     """The pages less byte-for-byte copies of a page read before (a correction unzipped twice, a page saved
     into two folders): each copy would count as one more page, at its weight."""
     import hashlib
