@@ -1202,7 +1202,7 @@
     const meta = [["hush-source", pageUrl()]];
     if (kind === "not-appeal") meta.push(["hush-correction", "not-appeal:" + id]);
     const page = await serialiseDocument({ stamp: false, labels, meta, maxChars: MAX_PAYLOAD_CHARS }, generation);
-    if (!page) return { ok: false, error: "the page changed meanwhile" };
+    if (!page) return { ok: false, error: "Hush stopped on this page meanwhile" };
     if (page.tooBig) return { ok: false, error: "page too large to store" };
     return send({ type: "correction", kind, url: pageUrl(), title: docTitle(), elementId: id, html: page.html,
       view });
