@@ -267,9 +267,22 @@
     return outer;
   }
 
+  /** The collapsed block that is or holds el, or null. */
+  function hiddenOwner(el) {
+    for (let p = el; p; p = p.parentElement) if (hidden.has(p)) return p;
+    return null;
+  }
+
   function isInsideHidden(el) {
-    for (let p = el; p; p = p.parentElement) if (hidden.has(p)) return true;
-    return false;
+    return hiddenOwner(el) !== null;
+  }
+
+  /** Whether el may have one more go of something it gets at most `max` of (counted in `counts`). */
+  function spend(counts, el, max) {
+    const times = counts.get(el) || 0;
+    if (times >= max) return false;
+    counts.set(el, times + 1);
+    return true;
   }
 
   const DROP_SELECTOR = Array.from(DROP).join(", ");
@@ -510,6 +523,11 @@
       if (entry.unseen && !entry.inlineFallback && pageWouldShow(el)) showBar(entry);
       if (entry.overlay) releaseOverlay(el);
     }
+    releaseAgainSoon();
+  }
+
+  /** A second from now, release the collapsed overlays again (the page may lock its scrolling late). */
+  function releaseAgainSoon() {
     clearTimeout(releaseAgainTimer);
     releaseAgainTimer = setTimeout(() => {
       for (const el of watched) if (hidden.has(el) && hidden.get(el).overlay) releaseOverlay(el);
@@ -561,14 +579,18 @@
     }
   }
 
+  function squashed(text) {
+    return (text || "").replace(/\s+/g, " ").trim();
+  }
+
   /** A text's words, digits aside (a countdown's copies have the same), spaces squashed. */
   function words(text) {
-    return (text || "").replace(/\d+/g, "0").replace(/\s+/g, " ").trim();
+    return squashed((text || "").replace(/\d+/g, "0"));
   }
 
   /** A block's text, spaces squashed: what a copy of it made by the page has too. */
   function textKey(el) {
-    return (el.textContent || "").replace(/\s+/g, " ").trim();
+    return squashed(el.textContent);
   }
 
   /** Never hide el again on this page, nor a copy of it. */
@@ -649,9 +671,9 @@
         if (!hidden.has(el)) continue;
         hidden.get(el).overlay = true;
         releaseOverlay(el);
-        setTimeout(() => releaseOverlay(el), RELEASE_AGAIN_MS);
         watchShowing(el);
       }
+      if (overlays.length) releaseAgainSoon();
       return collapsed;
     });
     if (n) reportCount();
@@ -806,9 +828,7 @@
   }
 
   function judgeAgain(el) {
-    const times = rejudged.get(el) || 0;
-    if (times >= MAX_REJUDGED) return;
-    rejudged.set(el, times + 1);
+    if (!spend(rejudged, el, MAX_REJUDGED)) return;
     unstampTree(el);
     queue.push(el);
   }
@@ -820,8 +840,7 @@
     rewritten = new Set();
     for (const el of els) {
       if (!el.isConnected) continue;
-      let owner = null;
-      for (let p = el; p && !owner; p = p.parentElement) if (hidden.has(p)) owner = p;
+      const owner = hiddenOwner(el);
       if (owner) {
         const group = hidden.get(owner).group.slice();
         unhide(owner);
@@ -842,17 +861,13 @@
 
   function noteOpened(el) {
     if (el.localName !== "dialog" || !el.open) return;
-    for (let p = el; p; p = p.parentElement) {
-      const entry = hidden.get(p);
-      if (!entry) continue;
-      const times = closedTimes.get(el) || 0;
-      if (times < MAX_CLOSED) {
-        closedTimes.set(el, times + 1);
-        for (const d of closeModals(el)) if (!entry.modals.includes(d)) entry.modals.push(d);
-      }
-      if (entry.unseen) showBar(entry); // the page meant it to be seen now
-      return;
+    const owner = hiddenOwner(el);
+    if (!owner) return;
+    const entry = hidden.get(owner);
+    if (spend(closedTimes, el, MAX_CLOSED)) {
+      for (const d of closeModals(el)) if (!entry.modals.includes(d)) entry.modals.push(d);
     }
+    if (entry.unseen) showBar(entry); // the page meant it to be seen now
   }
 
   function scheduleFlush() {
@@ -1008,9 +1023,7 @@
 
   function retryLater(roots) {
     for (const root of roots) {
-      const times = tries.get(root) || 0;
-      if (times >= RETRY_TIMES) continue;
-      tries.set(root, times + 1);
+      if (!spend(tries, root, RETRY_TIMES)) continue;
       unstampTree(root);
       const judged = judgedWords.get(root.parentNode); // not answered: not judged
       if (judged) judged.delete(words(root.textContent));

@@ -183,10 +183,15 @@ def load_pages(
     return pages, problems
 
 
+def file_digest(path: Path) -> bytes:
+    """The SHA-256 of a page file's bytes: the same page, wherever it lies, gives the same digest."""
+    return hashlib.sha256(path.read_bytes()).digest()
+
+
 def corpus_digest(pages: Iterable[LabelledPage]) -> str:
     """A digest of the training pages' bytes and names: the same corpus gives the same digest."""
     h = hashlib.sha256()
     for p in sorted(pages, key=lambda p: (p.source, str(p.path))):
         h.update(str(p.path.relative_to(p.source)).encode())
-        h.update(hashlib.sha256(p.path.read_bytes()).digest())
+        h.update(file_digest(p.path))
     return h.hexdigest()

@@ -150,7 +150,7 @@ def run_train(args: argparse.Namespace) -> int:
     _check_not_inputs(args)
     bar = ProgressBar()
     pages, own = _load(args.folders, args.strict, bar), _load(args.own, args.strict, bar)
-    pages, own = _without_copies(pages), _without_copies(own, pages)
+    pages, own = _without_copies(pages, own)
     current = _current_model(args)
     result = _trained(
         pages,
@@ -239,20 +239,23 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _without_copies(pages: list, before: list | tuple = ()) -> list:
-    """The pages less byte-for-byte copies of a page read before (a correction unzipped twice, a page saved
-    into two folders): each copy would count as one more page, at its weight."""
-    import hashlib
+def _without_copies(*groups: list) -> list[list]:
+    """Each group of pages less byte-for-byte copies of a page read before, in it or an earlier group (a
+    correction unzipped twice, a page saved into two folders): each copy would count as one more page,
+    at its weight."""
+    from model.labelled import file_digest
 
-    seen = {hashlib.sha256(p.path.read_bytes()).digest(): p.path for p in before}
-    kept = []
-    for p in pages:
-        digest = hashlib.sha256(p.path.read_bytes()).digest()
-        if digest in seen:
-            print(f"hush train: skipped {p.path}: the same page as {seen[digest]}", file=sys.stderr)
-            continue
-        seen[digest] = p.path
-        kept.append(p)
+    seen: dict[bytes, Path] = {}
+    kept: list[list] = []
+    for group in groups:
+        kept.append([])
+        for p in group:
+            digest = file_digest(p.path)
+            if digest in seen:
+                print(f"hush train: skipped {p.path}: the same page as {seen[digest]}", file=sys.stderr)
+                continue
+            seen[digest] = p.path
+            kept[-1].append(p)
     return kept
 
 

@@ -517,13 +517,12 @@ def fragments_settle(browser, page, tab, quiet_ms: int = 1500) -> int:
     return last
 
 
-def hide_matches(browser, fake, page, url: str, patterns, hidden: int) -> None:
-    """Open url with a fake endpoint that hides every element whose stamp a pattern finds in the copy
-    sent, and wait until that many elements are hidden."""
+def open_answered(browser, fake, page, url: str, ids_in, hidden: int) -> None:
+    """Open url with a fake endpoint that hides the ids `ids_in` finds in each copy it is sent, and wait
+    until that many elements are hidden."""
 
     def answer(request):
-        ids = [i for pattern in patterns for i in re.findall(pattern, request["html"])]
-        return 200, "application/json", json.dumps({"hide": ids}).encode()
+        return 200, "application/json", json.dumps({"hide": ids_in(request["html"])}).encode()
 
     fake.answer = answer
     browser.set_settings(endpoint=fake.url, token="", mode="placeholder", disabledSites=[])
@@ -531,6 +530,15 @@ def hide_matches(browser, fake, page, url: str, patterns, hidden: int) -> None:
     browser.wait_settled(page)
     count = f"document.querySelectorAll('[data-hush-hidden]').length === {hidden}"
     page.wait_for_function(count, timeout=3000)
+
+
+def hide_matches(browser, fake, page, url: str, patterns, hidden: int) -> None:
+    """open_answered, hiding every element whose stamp a pattern finds in the copy sent."""
+
+    def ids_in(html: str) -> list[str]:
+        return [i for pattern in patterns for i in re.findall(pattern, html)]
+
+    open_answered(browser, fake, page, url, ids_in, hidden)
 
 
 def wheel_scrolls(page) -> bool:

@@ -5,11 +5,10 @@ met again elsewhere, and a site paused with two of its tabs open. Pages are in e
 
 from __future__ import annotations
 
-import json
 import re
 
 import browser_support as bs
-from extension_pages import fragments_settle, hide_matches, wheel_scrolls
+from extension_pages import fragments_settle, hide_matches, open_answered, wheel_scrolls
 
 pytestmark = bs.needs_chromium()
 
@@ -19,18 +18,12 @@ HIDDEN = "[data-hush-hidden]"
 
 
 def hide_asking_boxes(browser, fake, page, url: str, hidden: int = 1) -> None:
-    """Open url with a fake endpoint that hides the <aside> boxes whose text, as sent, opens by asking
-    for support, and wait until that many elements are hidden."""
+    """open_answered, hiding the <aside> boxes whose text, as sent, opens by asking for support."""
 
-    def answer(request):
-        ids = [m.group(1) for m in ASIDE.finditer(request["html"]) if "Support our newsroom" in m.group(2)]
-        return 200, "application/json", json.dumps({"hide": ids}).encode()
+    def ids_in(html: str) -> list[str]:
+        return [m.group(1) for m in ASIDE.finditer(html) if "Support our newsroom" in m.group(2)]
 
-    fake.answer = answer
-    browser.set_settings(endpoint=fake.url, token="", mode="placeholder", disabledSites=[])
-    page.goto(url)
-    browser.wait_settled(page)
-    page.wait_for_function(f"document.querySelectorAll('{HIDDEN}').length === {hidden}", timeout=3000)
+    open_answered(browser, fake, page, url, ids_in, hidden)
 
 
 NEXT_STORY = """() => {
@@ -288,10 +281,7 @@ def test_a_block_the_page_keeps_hidden_gets_no_bar_until_the_page_shows_it(brows
 def test_hiding_from_an_appeals_heading_takes_its_box_but_not_a_menu(browser, fake, page, site):
     """ "Hush: hide this as an appeal" on an appeal's heading or button hid that element alone, and the
     correction labelled it alone; on a link in a menu, the link alone is still what it hides."""
-    browser.set_settings(endpoint=fake.url, token="", mode="placeholder", disabledSites=[])
-    fake.answer = lambda request: (200, "application/json", b'{"hide": []}')
-    page.goto(f"http://127.0.0.1:{site}/article.html")
-    browser.wait_settled(page)
+    open_answered(browser, fake, page, f"http://127.0.0.1:{site}/article.html", lambda html: [], hidden=0)
     page.evaluate(
         """() => {
             const links = Array.from({length: 20}, (_, i) => `<a href="/s/${i}">Section number ${i}</a>`);
@@ -334,10 +324,7 @@ def test_a_page_redrawing_itself_as_it_is_read_is_sent_whole(browser, fake, page
 def test_a_correction_that_cannot_be_stored_says_so_on_its_bar(browser, fake, page, site):
     """On a page too large to store, "hide this as an appeal" hid the block and stored nothing, without
     a word: the reader counted on it for retraining."""
-    browser.set_settings(endpoint=fake.url, token="", mode="placeholder", disabledSites=[])
-    fake.answer = lambda request: (200, "application/json", b'{"hide": []}')
-    page.goto(f"http://127.0.0.1:{site}/article.html")
-    browser.wait_settled(page)
+    open_answered(browser, fake, page, f"http://127.0.0.1:{site}/article.html", lambda html: [], hidden=0)
     browser.clear_corrections()
     page.evaluate("document.querySelector('footer').append('results '.repeat(450000))")  # 3.6 MB of text
     page.locator("#support h2").click(button="right")
