@@ -468,8 +468,8 @@
   // A block may be in the page, not shown by it, from the start (a modal not opened yet, a `hidden` box),
   // and be shown by the page only later. Its bar stays out of sight until then (it would stand for
   // nothing the reader could see), and an overlay's backdrop and scroll lock come only then. While such a
-  // block or an overlay is collapsed, a change of class or style on it, <html> or <body> has both looked
-  // at again.
+  // block or an overlay is collapsed, a change of class or style on it, on an element around it (a
+  // modal's wrapper, or an app's root, given a class), <html> or <body> has both looked at again.
   const WATCHED = { attributes: true, attributeFilter: ["class", "style", "hidden", "open"] };
   let showingWatch = null;
   let showingTimer = 0;
@@ -484,7 +484,11 @@
       });
       for (const x of [document.documentElement, document.body]) showingWatch.observe(x, WATCHED);
     }
-    if (!watched.has(el)) showingWatch.observe(el, WATCHED);
+    if (!watched.has(el)) {
+      for (let x = el; x && x !== document.body && x !== document.documentElement; x = x.parentElement) {
+        showingWatch.observe(x, WATCHED); // observing an element twice keeps one registration
+      }
+    }
     watched.add(el);
   }
 

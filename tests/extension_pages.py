@@ -337,6 +337,24 @@ HIDDEN_OVERLAY_PAGE = (
     .replace('id="backdrop" style="', 'id="backdrop" style="display: none; ')
     .replace('<div id="overlay">', '<div id="overlay" style="display: none">')
 )
+# The same backdrop overlay, kept out of sight by a style rule on the element all the page stands in
+# (a single-page app's root), shown by a class there; the page's scrolling stops by a style rule that
+# follows the same class. Nothing changes on the overlay, <html> or <body>.
+WRAPPED_OVERLAY_PAGE = (
+    HIDDEN_OVERLAY_PAGE.replace('style="display: none; ', 'style="')
+    .replace(' style="display: none"', "")
+    .replace('<div id="backdrop"', '<div id="modal-root"><div id="backdrop"')
+    .replace("</div><script>", "</div></div><script>")
+    .replace("<body>", '<body><div id="app">')
+    .replace("</body>", "</div></body>")
+    .replace(
+        "</style>",
+        " #app:not(.modal-shown) #modal-root { display: none; }"
+        " html:has(#app.modal-shown) { overflow: hidden; }</style>",
+        1,
+    )
+)
+
 # An appeal widget that brings its own style sheet, longer than the article's text.
 STYLED_BOX_PAGE = article_page(
     title="Tram depot gets solar roof",
@@ -353,6 +371,12 @@ STYLED_BOX_PAGE = article_page(
 # The appeal box kept hidden by the page itself (the `hidden` attribute) until the tests show it.
 HIDDEN_BOX_PAGE = article_page(
     appeal=APPEAL_BOX.replace('<aside class="support-box"', "<aside hidden class=support-box")
+)
+
+# The appeal box kept out of sight by a style rule on the element around it, until a class there shows it.
+DRAWER_BOX_PAGE = article_page(
+    extra_head="<style>#drawer:not(.open) > .support-box { display: none; }</style>",
+    appeal='<div id="drawer"><button type="button">More from the newsroom</button>' + APPEAL_BOX + "</div>",
 )
 
 # A live results list of 4,000 items, redrawn every 50 ms, between the article and its appeal box: the
@@ -381,6 +405,8 @@ PAGES = {
     "/dialog-later.html": DIALOG_LATER_PAGE,
     "/styled-box.html": STYLED_BOX_PAGE,
     "/hidden-box.html": HIDDEN_BOX_PAGE,
+    "/drawer-box.html": DRAWER_BOX_PAGE,
+    "/overlay-wrapped.html": WRAPPED_OVERLAY_PAGE,
     "/redrawing.html": REDRAWING_PAGE,
     "/flat.html": FLAT_PAGE,
     "/layout.html": LAYOUT_PAGE,

@@ -278,6 +278,41 @@ def test_a_block_the_page_keeps_hidden_gets_no_bar_until_the_page_shows_it(brows
     assert page.locator("#support p").first.is_visible()
 
 
+def test_a_block_the_page_shows_through_the_element_around_it_gets_its_bar(browser, fake, page, site):
+    """A box kept hidden by a style rule on its parent and shown by a class there: only changes on the
+    box itself, <html> and <body> were watched, so its bar stayed out of sight and uncounted."""
+    hide_matches(
+        browser,
+        fake,
+        page,
+        f"http://127.0.0.1:{site}/drawer-box.html",
+        [r"<aside data-hush-id=([0-9a-z]+)"],
+        1,
+    )
+    tab = browser.tab_id(page)
+    page.evaluate("document.getElementById('drawer').classList.add('open')")
+    page.locator("hush-placeholder").wait_for(state="visible", timeout=3000)
+    assert not page.locator("#support p").first.is_visible()
+    page.wait_for_timeout(200)  # the count reaches the badge 50 ms after the change is seen
+    assert browser.badge(tab) == "1"
+
+
+def test_an_overlay_the_page_shows_through_its_root_element_releases_its_lock(browser, fake, page, site):
+    """An overlay shown by a class on the element the whole page stands in (an app's root), the page's
+    scrolling stopped by a style rule that follows that class: nothing on the overlay, <html> or <body>
+    changed, and the page stayed frozen under the collapsed overlay."""
+    url = f"http://127.0.0.1:{site}/overlay-wrapped.html"
+    hide_matches(browser, fake, page, url, [r"<div data-hush-id=([0-9a-z]+) id=modal-root"], hidden=1)
+    page.wait_for_timeout(1300)  # past the second look Hush takes after collapsing
+    page.evaluate("document.getElementById('app').classList.add('modal-shown')")
+    page.wait_for_function("!document.getElementById('backdrop').checkVisibility()", timeout=3000)
+    page.locator("#p0").click(timeout=2000)
+    assert wheel_scrolls(page)
+    page.get_by_role("button", name="Show the hidden appeal").click(timeout=2000)
+    assert page.evaluate("document.getElementById('backdrop').checkVisibility()")
+    assert not wheel_scrolls(page)
+
+
 def test_hiding_from_an_appeals_heading_takes_its_box_but_not_a_menu(browser, fake, page, site):
     """ "Hush: hide this as an appeal" on an appeal's heading or button hid that element alone, and the
     correction labelled it alone; on a link in a menu, the link alone is still what it hides."""
