@@ -2,7 +2,9 @@
 
 Both are scored, block by block as in cross-validation, on the held-out part of the training folders (pages
 neither model trained on) and on the user's own pages. The new model may replace the current one only when
-its held-out precision is no more than ``MAX_PRECISION_DROP`` below the current model's.
+its held-out precision is no more than ``MAX_PRECISION_DROP`` below the current model's. A fall in held-out
+recall beyond ``RECALL_DROP_WARNING`` is reported and refuses nothing: recall may be traded for
+precision, and the held-out pages are few.
 
 When the new model goes to a file of its own, the current model is the shipped one, which may have trained
 on folders the user does not have (the shipped model's real pages): it is then ahead on the held-out pages
@@ -19,6 +21,7 @@ from model.metrics import CharCounts, block_counts, summary
 from model.predict import HushModel
 
 MAX_PRECISION_DROP = 0.01
+RECALL_DROP_WARNING = 0.05
 
 
 def page_counts(model: HushModel, pages: list[LabelledPage]) -> dict[str, CharCounts]:
@@ -45,15 +48,27 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
     reference: dict | None = None  # held-out summary of the same training without the user's pages
 
-    @property
-    def precision_drop(self) -> float | None:
-        """How much lower the new model's held-out precision is than the current model's, or than the
+    def _drop(self, score: str) -> float | None:
+        """How much lower the new model's held-out ``score`` is than the current model's, or than the
         reference's when there is one (None without held-out pages)."""
         held = self.parts.get("held-out")
         if held is None:
             return None
         base = held["current"] if self.reference is None else self.reference
-        return round(base["precision"] - held["new"]["precision"], 4)
+        return round(base[score] - held["new"][score], 4)
+
+    @property
+    def precision_drop(self) -> float | None:
+        return self._drop("precision")
+
+    @property
+    def recall_drop(self) -> float | None:
+        return self._drop("recall")
+
+    @property
+    def recall_warning(self) -> bool:
+        drop = self.recall_drop
+        return drop is not None and drop > RECALL_DROP_WARNING + 1e-9
 
     @property
     def acceptable(self) -> bool:
@@ -67,6 +82,7 @@ class Comparison:
             "parts": self.parts,
             "reference": self.reference,
             "precision_drop": self.precision_drop,
+            "recall_drop": self.recall_drop,
             "acceptable": self.acceptable,
             "notes": self.notes,
         }

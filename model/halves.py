@@ -14,7 +14,7 @@ from model import heldout
 from model.labelled import LabelledPage
 from model.metrics import CharCounts, block_counts
 from model.thresholds import UNSEEN_SPLITS, half_of
-from model.train import TrainingError, train
+from model.train import OWN_WEIGHT, TrainingError, train
 from model.training_data import Progress
 
 
@@ -23,26 +23,37 @@ def whole_runs(
     folders: list[str],
     halvings: int = UNSEEN_SPLITS,
     *,
+    own: list[LabelledPage] | None = None,
+    own_folders: list[str] | None = None,
+    own_weight: float = OWN_WEIGHT,
     workers: int = 1,
     progress: Progress | None = None,
 ) -> dict[str, CharCounts]:
     """Per page and halving ("path#1"): its counts under the model trained on the other half of the
-    sites. The held-out sites stay out, as in training; a half that cannot be trained on (no appeal in
-    it, say) scores nothing."""
+    sites. The held-out sites stay out, as in training; the user's own pages (``own``) are halved by
+    their sites too and trained on at their weight. A half that cannot be trained on (no appeal in it,
+    say) scores nothing."""
     say = progress or (lambda step, done, total: None)
     pages, _ = heldout.split(pages)
+    own = own or []
     counts: dict[str, CharCounts] = {}
     step = "training on half the sites, scoring the other half"
     say(step, 0, 2 * halvings)
     for split in range(halvings):
         sides: tuple[list[LabelledPage], list[LabelledPage]] = ([], [])
-        for p in pages:
-            sides[half_of(p.site, split)].append(p)
-        for side, (training, scored) in enumerate((sides, sides[::-1])):
+        own_sides: tuple[list[LabelledPage], list[LabelledPage]] = ([], [])
+        for group, halves in ((pages, sides), (own, own_sides)):
+            for p in group:
+                halves[half_of(p.site, split)].append(p)
+        for side in (0, 1):
+            scored = sides[1 - side] + own_sides[1 - side]
+            model = None
             try:  # train raises on a half with no pages or no appeal: the other half goes unscored
-                model = train(training, folders, workers=workers).model if scored else None
+                if scored:
+                    mine = {"own": own_sides[side], "own_folders": own_folders, "own_weight": own_weight}
+                    model = train(sides[side], folders, workers=workers, **mine).model
             except TrainingError:
-                model = None
+                pass
             if model is not None:
                 for p in scored:
                     hidden = model.score_page(p.page).appeal

@@ -217,7 +217,16 @@ def run_train(args: argparse.Namespace) -> int:
             from model.halves import whole_runs
 
             command += f" --halvings {args.halvings}"
-            halves = whole_runs(pages, meta["folders"], args.halvings, workers=args.jobs, progress=bar)
+            halves = whole_runs(
+                pages,
+                meta["folders"],
+                args.halvings,
+                own=own,
+                own_folders=meta.get("own_folders"),
+                own_weight=args.weight,
+                workers=args.jobs,
+                progress=bar,
+            )
             bar.finish()
         text = markdown(
             result.report,

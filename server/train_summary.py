@@ -3,7 +3,7 @@ model with the one it would replace."""
 
 from __future__ import annotations
 
-from model.compare import MAX_PRECISION_DROP, Comparison
+from model.compare import MAX_PRECISION_DROP, RECALL_DROP_WARNING, Comparison
 
 
 def _scores(s: dict) -> str:
@@ -50,4 +50,11 @@ def comparison_lines(c: Comparison, where: str) -> list[str]:
         change = 0.0 - drop  # never "-0.000"
         what = "held-out precision change" + (" from your pages" if c.reference is not None else "")
         lines.append(f"  {what}: {change:+.3f} ({verdict} the allowed drop of {MAX_PRECISION_DROP})")
+    if c.recall_warning:
+        whose = " from your pages" if c.reference is not None else ""
+        lines.append(
+            f"  warning: held-out recall falls by {c.recall_drop:.3f}{whose} "
+            f"(more than {RECALL_DROP_WARNING}): the new model misses more appeals on pages it never "
+            "trained on; precision alone decides whether it replaces the current one"
+        )
     return lines

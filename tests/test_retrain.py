@@ -28,6 +28,7 @@ from model.compare import MAX_PRECISION_DROP, Comparison
 from model.heldout import MIN_SITES, is_held_out, split
 from model.labelled import load_pages
 from server.progress import ProgressBar
+from server.train_summary import comparison_lines
 
 
 @pytest.fixture(scope="module")
@@ -240,15 +241,27 @@ def test_worker_processes_fit_the_same_model(base, tmp_path, monkeypatch):
     assert load_model(one).version == load_model(two).version  # a digest of every fitted number
 
 
-def held_comparison(current: float, new: float) -> Comparison:
+def held_comparison(current: float, new: float, recall: float = 0.5) -> Comparison:
     part = {"pages": 3, "precision": current, "recall": 0.5}
-    return Comparison("a", "b", {"held-out": {"current": part, "new": {**part, "precision": new}}})
+    return Comparison(
+        "a", "b", {"held-out": {"current": part, "new": {**part, "precision": new, "recall": recall}}}
+    )
 
 
 def test_the_allowed_drop_is_one_point_of_precision():
     assert held_comparison(0.95, 0.94).acceptable and held_comparison(0.95, 0.99).acceptable
     assert not held_comparison(0.95, 0.939).acceptable
     assert Comparison("a", "b").acceptable and Comparison("a", "b").precision_drop is None
+
+
+def test_a_fall_in_held_out_recall_is_reported_and_refuses_nothing():
+    fallen = held_comparison(0.95, 0.95, recall=0.44)
+    lines = comparison_lines(fallen, "m.skops")
+    assert fallen.acceptable and fallen.recall_drop == 0.06
+    assert any("warning: held-out recall falls by 0.060" in line for line in lines), lines
+    for recall in (0.45, 0.9):
+        steady = held_comparison(0.95, 0.95, recall=recall)
+        assert not any("warning" in line for line in comparison_lines(steady, "m.skops"))
 
 
 class Terminal(io.StringIO):
@@ -288,3 +301,13 @@ def test_the_report_can_score_models_trained_on_half_the_sites(base, tmp_path):
     section = text.split("\n## Trained without the scored sites\n", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| all pages |")]
     assert len(rows) == 1 and int(rows[0].split("|")[2]) == 22  # every page not held out, scored once
+
+
+def test_the_halvings_train_and_score_your_pages_too(base, tmp_path):
+    own = write_lamp_pages(tmp_path / "mine", LAMP_TOPICS[:2])
+    report = tmp_path / "EVALUATION.md"
+    args = ("--with", own, "--out", tmp_path / "m.skops", "--report", report, "--halvings", "1")
+    assert train(base[0], *args) == 0
+    section = report.read_text().split("\n## Trained without the scored sites\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| all pages |")]
+    assert len(rows) == 1 and int(rows[0].split("|")[2]) == 24  # the 22 pages not held out and yours
