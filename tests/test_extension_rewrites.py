@@ -124,13 +124,19 @@ def test_a_collapsed_dialog_the_page_opens_later_leaves_the_page_usable(browser,
 def test_an_overlay_the_page_shows_later_takes_its_backdrop_and_lock_along(browser, fake, page, site):
     """The overlay and its backdrop were in the page, not shown, from the start; shown (and the page's
     scrolling stopped) after Hush collapsed the overlay, they left the page dark and frozen."""
-    url = f"http://127.0.0.1:{site}/overlay-hidden.html"
-    hide_matches(browser, fake, page, url, [OVERLAY], hidden=1)
-    page.wait_for_timeout(1300)  # past the second look Hush takes after collapsing
-    page.evaluate(
-        """() => { for (const id of ['backdrop', 'overlay']) document.getElementById(id).style.display = '';
-        document.body.classList.add('modal-open'); }"""
+    show = """() => { for (const id of ['backdrop', 'overlay']) {
+        document.getElementById(id).style.display = ''; } document.body.classList.add('modal-open'); }"""
+    overlay_shown_later_is_released(
+        browser, fake, page, f"http://127.0.0.1:{site}/overlay-hidden.html", OVERLAY, show
     )
+
+
+def overlay_shown_later_is_released(browser, fake, page, url: str, pattern: str, show: str) -> None:
+    """Collapse the overlay the pattern finds, have the page show it (the script ``show``) a while
+    later, and check that its backdrop and lock went with it, and came back with Show."""
+    hide_matches(browser, fake, page, url, [pattern], hidden=1)
+    page.wait_for_timeout(1300)  # past the second look Hush takes after collapsing
+    page.evaluate(show)
     page.wait_for_function("!document.getElementById('backdrop').checkVisibility()", timeout=3000)
     page.locator("#p0").click(timeout=2000)
     assert wheel_scrolls(page)
@@ -302,15 +308,10 @@ def test_an_overlay_the_page_shows_through_its_root_element_releases_its_lock(br
     scrolling stopped by a style rule that follows that class: nothing on the overlay, <html> or <body>
     changed, and the page stayed frozen under the collapsed overlay."""
     url = f"http://127.0.0.1:{site}/overlay-wrapped.html"
-    hide_matches(browser, fake, page, url, [r"<div data-hush-id=([0-9a-z]+) id=modal-root"], hidden=1)
-    page.wait_for_timeout(1300)  # past the second look Hush takes after collapsing
-    page.evaluate("document.getElementById('app').classList.add('modal-shown')")
-    page.wait_for_function("!document.getElementById('backdrop').checkVisibility()", timeout=3000)
-    page.locator("#p0").click(timeout=2000)
-    assert wheel_scrolls(page)
-    page.get_by_role("button", name="Show the hidden appeal").click(timeout=2000)
-    assert page.evaluate("document.getElementById('backdrop').checkVisibility()")
-    assert not wheel_scrolls(page)
+    show = "document.getElementById('app').classList.add('modal-shown')"
+    overlay_shown_later_is_released(
+        browser, fake, page, url, r"<div data-hush-id=([0-9a-z]+) id=modal-root", show
+    )
 
 
 def test_hiding_from_an_appeals_heading_takes_its_box_but_not_a_menu(browser, fake, page, site):
