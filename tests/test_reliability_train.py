@@ -15,6 +15,7 @@ import signal
 import struct
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -99,6 +100,39 @@ def test_an_interrupted_run_leaves_the_old_model(trained, tmp_path, reliability_
         assert "hush train: stopped (SIGTERM)" in rest and "Traceback" not in rest
     assert old.read_bytes() == before
     assert [p.name for p in old.parent.iterdir()] == ["model.skops"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_run_stopped_while_its_worker_processes_fit_stops_at_once(tmp_path, sig):
+    """On a corpus large enough for worker processes (the repository's), a SIGTERM stopped the command
+    only once every fit already queued had run (51 s with the real pages), and Ctrl-C, which reaches
+    the workers too, printed each one's traceback."""
+    process = subprocess.Popen(
+        train_command(REPO / "corpus" / "pages", "--out", tmp_path / "m.skops", "--jobs", "2"),
+        cwd=REPO,
+        env=ENV,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if "fitting the block model" in line:
+            break
+    time.sleep(1)  # the workers are fitting
+    stopped = time.monotonic()
+    if sig == signal.SIGINT:
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        process.send_signal(sig)
+    rest = process.communicate(timeout=120)[1]
+    waited = time.monotonic() - stopped
+    assert "fitting the block model" in "".join(seen), "".join(seen) + rest
+    assert process.returncode in (130, 143) and "Traceback" not in rest, rest
+    assert waited < 5, f"{waited:.1f} s to stop"  # the folds' fits alone take longer
+    assert not (tmp_path / "m.skops").exists()
 
 
 def test_a_run_stopped_while_reporting_leaves_the_old_model(trained, tmp_path, monkeypatch, capsys):
