@@ -13,9 +13,10 @@ from pathlib import Path
 def _new_file(target: Path) -> Path:
     """A hidden file created beside ``target`` under a fresh name, with the permissions a new file gets
     (0666 less the umask: ``tempfile.mkstemp`` would make it 0600, readable by its owner alone, so that a
-    model trained by one user could not be served by another)."""
+    model trained by one user could not be served by another). Its name keeps the start of the target's
+    only: a name near the file system's limit of 255 bytes could not take the 18 added."""
     while True:
-        path = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+        path = target.with_name(f".{target.name[:40]}.{secrets.token_hex(6)}.tmp")
         try:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         except FileExistsError:

@@ -85,6 +85,20 @@ def load_source(path: str | Path) -> Source:
     return Source(path, data, text, encoding, bom)
 
 
+_LABEL = re.compile(rb"""\s+data-hush-label\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
+
+
+def same_page_labelled(saved: Path, page: Path) -> bool:
+    """True when there is no file at ``saved``, or it is ``page`` with other labels (a copy saved before,
+    which saving again updates), rather than a page of the same name from elsewhere. OSError when
+    either cannot be read."""
+    try:
+        copy = saved.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    return _LABEL.sub(b"", copy) == _LABEL.sub(b"", page.read_bytes())
+
+
 @dataclass(frozen=True, order=True)
 class Edit:
     """Replace ``text[start:end]`` of the source with ``insert`` (an insertion when start == end)."""

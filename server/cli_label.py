@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import sys
 import webbrowser
 from pathlib import Path
@@ -68,20 +67,6 @@ def check_out_dir(out: Path, page: Path) -> None:
     check_can_write_in(out)
 
 
-_LABEL = re.compile(rb"""\s+data-hush-label\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
-
-
-def same_page_labelled(saved: Path, page: Path) -> bool:
-    """True when there is no file at ``saved``, or it is ``page`` with other labels (a copy saved before,
-    which saving again updates), rather than a page of the same name from elsewhere."""
-    try:
-        return _LABEL.sub(b"", saved.read_bytes()) == _LABEL.sub(b"", page.read_bytes())
-    except FileNotFoundError:
-        return True
-    except OSError:
-        return False
-
-
 def run_label(args: argparse.Namespace) -> int:
     from werkzeug.serving import make_server
 
@@ -105,15 +90,12 @@ def run_label(args: argparse.Namespace) -> int:
     session = app.extensions["hush_label"]
     url = f"http://{HOST}:{server.port}/label/"
     blocks = session.labelling.blocks
+    if session.labelling.source.path != args.page:
+        print(f"going on from {session.out_path}, saved before: its labels are shown, not {args.page}'s")
     print(
         f"{args.page}: {len(blocks)} blocks, {sum(b.marked for b in blocks)} labelled appeal; "
         f"saving writes {session.out_path}"
     )
-    if not same_page_labelled(session.out_path, args.page):
-        print(
-            f"hush label: warning: {session.out_path} holds another page; saving replaces it",
-            file=sys.stderr,
-        )
     print(f"open {url}  (Ctrl+C to stop)", flush=True)
     if args.open:
         webbrowser.open(url)

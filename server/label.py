@@ -9,7 +9,9 @@ in the parent page only. The saved file comes from the original bytes (see :mod:
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import hashlib
 import threading
 from dataclasses import dataclass
 from importlib import resources
@@ -20,9 +22,17 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from lxml import etree
 
+from model.errors import PageError
 from model.files import replaced_atomically
-from model.relabel import ChoiceError, Labelling, RelabelError, load_source, parse_source
-from model.segment import ID_ATTR
+from model.relabel import (
+    ChoiceError,
+    Labelling,
+    RelabelError,
+    load_source,
+    parse_source,
+    same_page_labelled,
+)
+from model.segment import ID_ATTR, segment
 from server.app import create_app
 from server.body import fail, json_request_body, parse_json
 
@@ -49,8 +59,14 @@ _NO_BADGE = frozenset(
 
 @dataclass
 class LabelSession:
-    """One page being labelled: its blocks and scores, the copy shown, and where it is saved."""
+    """One page being labelled: its blocks and scores, the copy shown, and where it is saved.
 
+    ``page`` is the page named on the command line, never written; ``labelling`` reads the copy saved
+    before when there is one (labelling goes on from it), else the page. ``saved`` is the digest of the
+    file at ``out_path`` as last read or written (None: no file), so that a save never replaces what
+    someone else wrote there meanwhile."""
+
+    page: Path
     labelling: Labelling
     out_dir: Path
     scores: list[float]
@@ -58,10 +74,11 @@ class LabelSession:
     model_version: str
     view: bytes
     lock: threading.Lock
+    saved: bytes | None
 
     @property
     def out_path(self) -> Path:
-        return self.out_dir / self.labelling.source.path.name
+        return self.out_dir / self.page.name
 
     def state(self) -> dict[str, Any]:
         """What the labelling page needs: blocks with scores and marks, existing labels, notes."""
@@ -69,7 +86,7 @@ class LabelSession:
         meta = lab.meta()
         correction = lab.correction_target()
         return {
-            "page": lab.source.path.name,
+            "page": self.page.name,
             "out": str(self.out_path),
             "model": self.model_version,
             "source": meta.get("hush-source"),
@@ -93,28 +110,55 @@ class LabelSession:
 
     def save(self, marked: list[str]) -> dict[str, Any]:
         """Write the labelled page into the output folder atomically; ChoiceError, RelabelError, OSError."""
-        lab = self.labelling
-        data = lab.render(marked)
+        data = self.labelling.render(marked)
         target = self.out_path
-        if target.resolve() == lab.source.path.resolve():
+        if target.resolve() == self.page.resolve():
             raise RelabelError(f"{target} is the page being labelled; it is never overwritten")
         with self.lock:
+            if _digest(target) != self.saved:
+                raise RelabelError(
+                    f"{target} changed on disk since this page was opened (another hush label saving "
+                    "there?); nothing was written. Stop and run hush label again to go on from it"
+                )
             self.out_dir.mkdir(parents=True, exist_ok=True)
             with replaced_atomically(target) as tmp:
                 tmp.write_bytes(data)
+            self.saved = _digest(target)
+            with contextlib.suppress(PageError):  # what a reload of the labelling page shows: the saved
+                source = load_source(target)
+                root = parse_source(source)
+                self.labelling = Labelling(source, root, segment(root, with_labels=True))
         return {"saved": str(target), "blocks": len(set(marked)), "bytes": len(data)}
 
 
+def _digest(path: Path) -> bytes | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).digest()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
 def open_session(page: Path, out_dir: Path, model: Any) -> LabelSession:
-    """Read, score and map a page; PageError (RelabelError included) when it cannot be labelled."""
-    source = load_source(page)
+    """Read, score and map a page, or the copy of it saved into ``out_dir`` before; PageError
+    (RelabelError included) when it cannot be labelled, or when a page of the same name from elsewhere
+    is saved there."""
+    saved = out_dir / page.name
+    try:
+        same = same_page_labelled(saved, page)
+    except OSError as err:
+        raise RelabelError(f"{saved}: cannot read it: {err.strerror or err}") from None
+    if not same:
+        raise RelabelError(f"{saved} holds another page of the same name; choose another folder with --out")
+    going_on = saved.is_file() and saved.resolve() != page.resolve()
+    source = load_source(saved if going_on else page)
     root = parse_source(source)
     scored = model.classify_tree(root, with_labels=True)
     labelling = Labelling(source, root, scored.page)
     scores = [float(v) for v in scored.best()]
     hide = [bool(x) for x in scored.appeal]
     view = shown_copy(labelling, scores, hide)
-    return LabelSession(labelling, out_dir, scores, hide, model.version, view, threading.Lock())
+    lock = threading.Lock()
+    return LabelSession(page, labelling, out_dir, scores, hide, model.version, view, lock, _digest(saved))
 
 
 def shown_copy(lab: Labelling, scores: list[float], hide: list[bool]) -> bytes:

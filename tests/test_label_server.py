@@ -90,6 +90,54 @@ def test_save_writes_the_chosen_labels(label_client: FlaskClient, page: Path, tm
     assert [p.name for p in out.parent.iterdir()] == ["page.html"]  # no temporary file left behind
 
 
+def marked_texts(client: FlaskClient) -> list[str]:
+    return [b["text"] for b in state(client)["blocks"] if b["marked"]]
+
+
+def test_labelling_goes_on_from_the_copy_saved_before(
+    hush_model: Any, label_client: FlaskClient, page: Path, tmp_path: Path
+) -> None:
+    """Opening the page again showed the original's labels, and saving replaced the earlier work; a
+    reload of the labelling page after a save did the same."""
+    news = "The harbour wall was repaired on Monday."
+    label_client.post("/label/save", json={"marked": ids(label_client, news)})
+    assert marked_texts(label_client) == [news]  # a reload shows what was saved
+    again = create_label_app(page, tmp_path / "out", {"MODEL": hush_model, "TESTING": True}).test_client()
+    assert marked_texts(again) == [news]
+    chosen = ids(again, news, "Please donate monthly.")
+    assert again.post("/label/save", json={"marked": chosen}).status_code == 200
+    saved = load_page(tmp_path / "out" / "page.html", tmp_path / "out")
+    got = [b.text for b, n in zip(saved.page.blocks, saved.appeal_chars, strict=True) if n]
+    assert got == [news, "Please donate monthly."]
+    assert page.read_text(encoding="utf-8") == PAGE
+
+
+def test_a_save_never_replaces_what_another_session_saved(
+    hush_model: Any, page: Path, tmp_path: Path
+) -> None:
+    """Two sessions on one output file (the same page twice, or two pages of one name): the last save
+    replaced the other's work without a word."""
+    config = {"MODEL": hush_model, "TESTING": True}
+    first, second = (create_label_app(page, tmp_path / "out", config).test_client() for _ in range(2))
+    assert first.post("/label/save", json={"marked": []}).status_code == 200
+    written = (tmp_path / "out" / "page.html").read_bytes()
+    answer = second.post("/label/save", json={"marked": ids(second, "Please donate monthly.")})
+    assert answer.status_code == 409 and "changed on disk" in answer.get_json()["error"]["message"]
+    assert (tmp_path / "out" / "page.html").read_bytes() == written
+    assert first.post("/label/save", json={"marked": []}).status_code == 200  # its own file, saved again
+
+
+def test_a_page_whose_name_is_near_the_limit_can_be_saved(hush_model: Any, tmp_path: Path) -> None:
+    """The temporary file beside it took the name and 18 bytes more: past 255, every save failed."""
+    long = tmp_path / "in" / ("a" * 240 + ".html")
+    long.parent.mkdir()
+    long.write_text(PAGE, encoding="utf-8")
+    client = create_label_app(long, tmp_path / "out", {"MODEL": hush_model, "TESTING": True}).test_client()
+    answer = client.post("/label/save", json={"marked": []})
+    assert answer.status_code == 200, answer.get_json()
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [long.name]
+
+
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
@@ -188,9 +236,9 @@ def test_cli_refuses_a_busy_port(capsys: pytest.CaptureFixture[str], page: Path,
 
 
 def test_a_saved_copy_is_told_from_another_page_of_the_same_name(tmp_path: Path) -> None:
-    """hush label warns before saving over a page of the same file name from elsewhere (siteA/index.html
-    then siteB/index.html into one folder), not over its own copy saved before."""
-    from server.cli_label import same_page_labelled
+    """hush label refuses a folder holding a page of the same file name from elsewhere (siteA/index.html
+    then siteB/index.html into one folder), not one holding its own copy saved before."""
+    from model.relabel import same_page_labelled
 
     source = tmp_path / "a" / "index.html"
     source.parent.mkdir()
@@ -202,3 +250,15 @@ def test_a_saved_copy_is_told_from_another_page_of_the_same_name(tmp_path: Path)
     assert same_page_labelled(saved, source)  # this page, labelled otherwise
     saved.write_text('<div class="box"><p>The ferry runs at ten.</p></div>')
     assert not same_page_labelled(saved, source)
+
+
+def test_cli_refuses_a_folder_holding_another_page_of_the_same_name(
+    capsys: pytest.CaptureFixture[str], page: Path, tmp_path: Path
+) -> None:
+    """It warned, then the first save replaced the other page's labelled copy."""
+    other = tmp_path / "out" / "page.html"
+    other.parent.mkdir()
+    other.write_text("<p>Another site's page, labelled before.</p>", encoding="utf-8")
+    code, err = run(capsys, "label", str(page), "--out", str(other.parent), "--port", "0")
+    assert code == 2 and "holds another page of the same name" in err and err.count("\n") == 1
+    assert other.read_text(encoding="utf-8") == "<p>Another site's page, labelled before.</p>"
