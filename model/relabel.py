@@ -359,8 +359,8 @@ class Labelling:
                 alone,
             )
         for group in self.groups:
-            if group.element not in kept_elements:
-                edits.extend(Edit(a, b, "") for a, b in group.start.appeal_spans())
+            if group.element not in kept_elements:  # every label on its tag: a second one would decide then
+                edits.extend(Edit(a, b, "") for a, b, _ in group.start.labels)
         return sorted(set(edits))
 
     def render(self, marked: Iterable[str]) -> bytes:

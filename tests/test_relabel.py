@@ -200,6 +200,15 @@ def test_an_existing_label_is_removed_and_its_other_blocks_keep_theirs(tmp_path:
     assert cleared.read_bytes().decode() == page.replace(' DATA-HUSH-LABEL="appeal"', "")
 
 
+def test_unmarking_a_tag_labelled_twice_leaves_its_text_content(tmp_path: Path) -> None:
+    """The first of two label attributes decides; removing it alone left the second, "other", in force."""
+    page = '<p>Harbour news.</p><p data-hush-label="appeal" data-hush-label="other">Give monthly.</p>'
+    lab = labelling(write(tmp_path, page))
+    assert lab.marked_ids() == [block(lab, "Give monthly.").id]
+    cleared = save(lab, tmp_path, [])
+    assert cleared.read_bytes().decode() == "<p>Harbour news.</p><p>Give monthly.</p>"
+
+
 def test_blocks_without_an_element_of_their_own(tmp_path: Path) -> None:
     path = write(tmp_path, "Loose text in the body<p>A paragraph.</p><div>Box text<p>Inner.</p>more</div>")
     lab = labelling(path)
