@@ -23,7 +23,7 @@ from bs4 import UnicodeDammit
 from lxml import etree
 
 from model.errors import PageError
-from model.labelled import block_label_chars, stamp_all
+from model.labelled import NEVER_LABELLED, block_label_chars, stamp_all
 from model.parse import decode, parse, read_page
 from model.segment import ID_ATTR, LABEL_ATTR, LABELS, Page, segment
 
@@ -271,11 +271,14 @@ class Labelling:
                 blocked.update([el, *el.iterancestors()])
         by_range: dict[tuple[int, int], list[etree._Element]] = {}  # elements with a start tag, by text
         held_by_other: set[tuple[int, int]] = set()
+        whole: dict[tuple[int, int], str] = {}  # text held by an element the guideline never labels
         for el, tag in self.starts.items():  # in document order
             span = ranges.get(el.get(ID_ATTR, ""))
             if not span or span[1] <= span[0]:
                 continue
-            if el in blocked or (tag.labels and not _is_appeal(el)):
+            if el.tag in NEVER_LABELLED:
+                whole.setdefault(span, el.tag)
+            elif el in blocked or (tag.labels and not _is_appeal(el)):
                 held_by_other.add(span)
             else:
                 by_range.setdefault(span, []).append(el)
@@ -288,8 +291,12 @@ class Labelling:
             block_id = target.get(ID_ATTR, "") if target is not None else f"n{i}"
             shown = target if target is not None else block.element
             reason = ""
-            if target is None:
-                reason = "it holds another label" if span in held_by_other else "it has no element of its own"
+            if target is None and span in held_by_other:
+                reason = "it holds another label"
+            elif target is None and span in whole:
+                reason = f"its element is <{whole[span]}>, which the guideline never labels"
+            elif target is None:
+                reason = "it has no element of its own"
             self.blocks.append(LabelBlock(i, block_id, target, shown, bool(appeal[i]), reason))
         self.by_id = {b.id: b for b in self.blocks}
         self.groups: list[Group] = []

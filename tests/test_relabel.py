@@ -200,6 +200,20 @@ def test_an_existing_label_is_removed_and_its_other_blocks_keep_theirs(tmp_path:
     assert cleared.read_bytes().decode() == page.replace(' DATA-HUSH-LABEL="appeal"', "")
 
 
+def test_the_elements_the_guideline_never_labels_cannot_be_chosen(tmp_path: Path) -> None:
+    """A block whose only element was <main> (or <body>, <article>) could be labelled, taking in the
+    whole page; training then warned about it."""
+    page = (
+        "<body><main>Please give today to keep us going.</main><article><p>Harbour news.</p></article></body>"
+    )
+    lab = labelling(write(tmp_path, page))
+    plea, news = block(lab, "Please give today to keep us going."), block(lab, "Harbour news.")
+    assert plea.target is None and "<main>, which the guideline never labels" in plea.reason
+    assert news.target is not None and news.target.tag == "p"
+    with pytest.raises(ChoiceError):
+        lab.render([plea.id])
+
+
 def test_unmarking_a_tag_labelled_twice_leaves_its_text_content(tmp_path: Path) -> None:
     """The first of two label attributes decides; removing it alone left the second, "other", in force."""
     page = '<p>Harbour news.</p><p data-hush-label="appeal" data-hush-label="other">Give monthly.</p>'
@@ -267,7 +281,7 @@ def test_pages_that_would_not_encode_back_are_refused(
 
 
 def test_a_guessed_encoding_that_labels_would_change_is_refused(tmp_path: Path) -> None:
-    path = write(tmp_path, "<body>harbour harbour harbour caf\u00e9</body></html>".encode("cp1252"))
+    path = write(tmp_path, "<body><p>harbour harbour harbour caf\u00e9</p></body></html>".encode("cp1252"))
     lab = labelling(path)
     if lab.source.encoding.lower().replace("_", "-") in ("windows-1252", "cp1252", "iso-8859-1"):
         pytest.skip(f"guessed {lab.source.encoding}, which labels do not change")
