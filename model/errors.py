@@ -11,3 +11,11 @@ class PageError(Exception):
 
 class PageTooLarge(PageError):
     """A page holds more elements than Hush reads (``model.parse.MAX_ELEMENTS``)."""
+
+    code = "too_many_elements"  # the API's error code
+
+
+class TooManyAttributes(PageTooLarge):
+    """An element of the page carries more attributes than Hush reads (``model.parse.MAX_ATTRIBUTES``)."""
+
+    code = "too_many_attributes"

@@ -29,7 +29,7 @@ def classify() -> ResponseReturnValue:
     try:
         result = model.classify(fields["html"])
     except PageTooLarge as err:
-        fail(413, "too_many_elements", str(err))
+        fail(413, err.code, str(err))
     return jsonify(
         hide=list(result.hide),
         blocks=[{"id": block["id"], "score": float(block["score"])} for block in result.blocks],

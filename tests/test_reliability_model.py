@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from model import HushModel, load_model
 from model.errors import PageTooLarge
-from model.parse import MAX_DEPTH, MAX_ELEMENTS, decode, parse
+from model.parse import MAX_ATTRIBUTES, MAX_DEPTH, MAX_ELEMENTS, decode, parse
 from model.segment import segment
 
 RATIO_LIMIT = 12  # time(4n) / time(n); linear is about 4, quadratic 16
@@ -205,7 +205,7 @@ def sibling_paragraphs(n: int) -> str:
 
 
 def huge_attributes(n: int) -> str:
-    many = " ".join(f"a{i}='{i}'" for i in range(n // 1000))
+    many = " ".join(f"a{i}='{i}'" for i in range(min(n // 1000, MAX_ATTRIBUTES - 3)))  # more are refused
     return (
         f'<div class="{"donate-box " * (n // 11)}" data-hush-id="{"x" * (n // 10)}" {many}>'
         f'<a href="/donate?{"q" * (n // 10)}" data-hush-id="a">Please support us</a></div>'

@@ -322,6 +322,22 @@ def test_a_page_of_more_elements_than_hush_reads_is_413(client: FlaskClient) -> 
     assert client.post("/v1/classify", json={"html": "<p>a</p>" * 99_990}).status_code == 200
 
 
+def test_a_page_with_an_element_of_too_many_attributes_is_413(client: FlaskClient) -> None:
+    """libxml2 parses a start tag's attributes in time that grows with the square of their number, in C,
+    where no time limit reaches: 100,000 of them (0.9 MB) held a worker until it was killed, and the
+    client got no answer. Quoted values holding ">", and attributes with no space between them, count."""
+    for tag in (
+        "<p " + " ".join(f"a{i}=x" for i in range(300)) + ">",
+        '<div title=">" ' + "".join(f'a{i}="x"' for i in range(300)) + ">",
+    ):
+        response = client.post("/v1/classify", json={"html": tag + "Text</p>"})
+        assert response.status_code == 413, tag[:40]
+        error = response.get_json()["error"]
+        assert error["code"] == "too_many_attributes" and "256 attributes" in error["message"]
+    fine = "<p " + " ".join(f"a{i}=x" for i in range(255)) + ">Text</p>"
+    assert client.post("/v1/classify", json={"html": fine}).status_code == 200
+
+
 def test_other_content_encoding_is_415(client: FlaskClient) -> None:
     response = client.post("/v1/classify", data=b"{}", content_type=JSON, headers={"Content-Encoding": "br"})
     assert response.status_code == 415
