@@ -4,6 +4,7 @@ request hooks — bearer token, CORS for one origin, one log line per request, J
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import re
 import sys
@@ -53,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None, names: Mapping[str, str]
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.before_request(_start_timer)
+    app.before_request(_refuse_rebound_names)
     app.before_request(_answer_options)
     app.before_request(_require_token)
     app.after_request(_add_headers)
@@ -82,6 +84,33 @@ def _setup_access_log() -> None:
 
 def _start_timer() -> None:
     g.started = time.perf_counter()
+
+
+def _is_ip(text: str, loopback: bool = False) -> bool:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return address.is_loopback or not loopback
+
+
+def _refuse_rebound_names() -> None:
+    """With no token, a request from this machine must name the server by an address or as localhost.
+    A web page whose own name its owner turns to 127.0.0.1 (DNS rebinding) would otherwise reach the
+    endpoint as a page of that name, and read its answers."""
+    if current_app.config["TOKEN"] or not _is_ip(request.remote_addr or "", loopback=True):
+        return
+    host = request.host
+    name = (host[1 : host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]).lower()
+    if name == "localhost" or name.endswith(".localhost") or _is_ip(name):
+        return
+    fail(
+        403,
+        "forbidden_host",
+        f"with no token set, this server answers requests from its own machine only under an address "
+        f"or 'localhost', not {name!r} (a web page could reach it by pointing that name at 127.0.0.1); "
+        "set a token to serve it under a name",
+    )
 
 
 def _answer_options() -> ResponseReturnValue | None:

@@ -471,6 +471,26 @@ def test_unexpected_error_is_json_500_without_traceback(hush_model: Any) -> None
 # --- token ---------------------------------------------------------------------------------
 
 
+def test_a_name_pointed_at_this_machine_is_refused_without_a_token(
+    make_client: Callable[..., FlaskClient],
+) -> None:
+    """DNS rebinding: a web page whose name its owner points at 127.0.0.1 reached a token-less endpoint
+    as a page of that name and read its answers (the model file's path among them)."""
+    client = make_client()
+    for path in ("/v1/model", "/healthz"):
+        refused = client.get(path, headers={"Host": "rebind.example:8787"})
+        assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "forbidden_host"
+    page = {"html": "<p>Harbour news.</p>"}
+    assert client.post("/v1/classify", json=page, headers={"Host": "rebind.example"}).status_code == 403
+    for host in ("127.0.0.1:8787", "localhost:8787", "[::1]:8787", "192.168.1.20:8787"):
+        assert client.get("/v1/model", headers={"Host": host}).status_code == 200, host
+    lan = {"REMOTE_ADDR": "192.168.1.7"}  # another machine, warned about at start: names work
+    assert client.get("/v1/model", headers={"Host": "hush.lan"}, environ_base=lan).status_code == 200
+    guarded = make_client(TOKEN="t")  # behind a proxy on this machine, under the site's name
+    auth = {"Host": "hush.example.org", "Authorization": "Bearer t"}
+    assert guarded.get("/v1/model", headers=auth).status_code == 200
+
+
 def test_token_guards_v1_but_not_healthz(make_client: Callable[..., FlaskClient]) -> None:
     client = make_client(TOKEN="s3cret-token")
     payload = {"html": "<p data-hush-id='a'>x</p>"}
