@@ -45,6 +45,9 @@ DEFAULT_PORT = 8787
 DEFAULT_TIMEOUT = 60  # seconds a worker may spend on one request, slow body upload included
 MAX_TIMEOUT = 86_400  # past this, socket deadlines overflow the platform's time values
 READ_SHARE = 0.5  # share of the timeout a client has to send its whole request (headers and body)
+# A connection that has sent nothing by then is closed: idle ones (a browser's preconnect, or sockets
+# opened to hold the workers) each kept a worker waiting half the timeout, 30 s, before the next client.
+FIRST_BYTE_SECONDS = 2.0
 
 
 def register(subparsers: Any) -> None:
@@ -129,26 +132,31 @@ class ReadTimeout(NoMoreData, TimeoutError):
 
 class DeadlineSocket:
     """A client socket whose reads fail with :class:`ReadTimeout` once the client has had
-    ``seconds`` since it connected: a slow or stalled upload cannot hold a worker until gunicorn
-    kills it. Writes get the whole request timeout. Whoever sets a timeout (gunicorn closing the
-    connection) takes over from the deadline."""
+    ``seconds`` since it connected (FIRST_BYTE_SECONDS while it has sent nothing): a slow, stalled
+    or idle connection cannot hold a worker until gunicorn kills it. Writes get the whole request
+    timeout. Whoever sets a timeout (gunicorn closing the connection) takes over from the deadline."""
 
     def __init__(self, sock: socket.socket, seconds: float, write_timeout: float) -> None:
         self._sock = sock
-        self._deadline: float | None = time.monotonic() + seconds
+        now = time.monotonic()
+        self._deadline: float | None = now + seconds
+        self._first_byte = now + min(seconds, FIRST_BYTE_SECONDS)
+        self._heard = False
         self._write_timeout = write_timeout
 
     def recv(self, size: int, flags: int = 0) -> bytes:
         if self._deadline is None:
             return self._sock.recv(size, flags)
-        remaining = self._deadline - time.monotonic()
+        remaining = (self._deadline if self._heard else self._first_byte) - time.monotonic()
         if remaining <= 0:
             raise ReadTimeout()
         self._sock.settimeout(remaining)
         try:
-            return self._sock.recv(size, flags)
+            data = self._sock.recv(size, flags)
         except TimeoutError:
             raise ReadTimeout() from None
+        self._heard = self._heard or bool(data)
+        return data
 
     def sendall(self, data: bytes, flags: int = 0) -> None:
         self._sock.settimeout(self._write_timeout)

@@ -211,6 +211,22 @@ def test_slow_requests_are_timed_out_by_the_server(impatient_server, reliability
     assert requests.get(server.url + "/healthz", timeout=10).status_code == 200
 
 
+def test_idle_connections_do_not_hold_the_workers(server, reliability_counts):
+    """A connection that sends nothing (a browser's preconnect, or one opened to hold a worker) kept a
+    worker waiting for half the timeout, 30 s, before it took the next client."""
+    idle = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(2)]  # one per worker
+    try:
+        time.sleep(0.3)  # each worker has taken one
+        started = time.monotonic()
+        assert requests.get(server.url + "/healthz", timeout=60).status_code == 200
+        waited = time.monotonic() - started
+    finally:
+        for sock in idle:
+            sock.close()
+    reliability_counts["api_requests"] += 1
+    assert waited < 10, f"/healthz waited {waited:.1f} s behind idle connections"
+
+
 # --- malformed HTTP and requests past the time limit ----------------------------------------------
 
 
