@@ -98,8 +98,17 @@ def save(model: HushModel, path: Path) -> None:
 
 def load(path: Path) -> HushModel:
     """Load and check a model file; every problem becomes a ModelError with one clear line."""
-    if not path.is_file():
+    if path.is_dir():
+        raise ModelError(f"{path} is a directory, not a model file")
+    if not path.exists():
         raise ModelError(f"model file not found: {path}")
+    if not path.is_file():
+        raise ModelError(f"{path} is not a regular file, not a model file")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as err:
+        raise ModelError(f"cannot read {path}: {err.strerror or err}") from None
     try:
         found = types_in(path)
         untrusted = set(sio.get_untrusted_types(file=path))

@@ -44,6 +44,16 @@ def test_a_missing_file(tmp_path):
         load_model(tmp_path / "nope.skops")
 
 
+def test_a_folder_or_a_pipe_is_named_for_what_it_is(tmp_path):
+    """Both were "model file not found", though the path was there."""
+    with pytest.raises(ModelError, match="is a directory, not a model file"):
+        load_model(tmp_path)
+    pipe = tmp_path / "pipe.skops"
+    os.mkfifo(pipe)
+    with pytest.raises(ModelError, match="not a regular file"):
+        load_model(pipe)
+
+
 def test_random_bytes(tmp_path):
     bad = tmp_path / "bad.skops"
     bad.write_bytes(b"\x00\x01 not a zip at all" * 100)
