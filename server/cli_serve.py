@@ -9,6 +9,7 @@ import json
 import socket
 import sys
 import time
+from http import HTTPStatus
 from typing import Any
 
 from flask import Flask
@@ -66,7 +67,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--cors-origin", metavar="ORIGIN", help="allow this one browser origin (CORS)")
     parser.add_argument("--max-bytes", type=_positive, help="request body limit, decompressed (default 8 MB)")
-    parser.add_argument("--log-urls", action="store_true", default=None, help="log page urls, query strings")
+    parser.add_argument(
+        "--log-urls",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="log page urls, query strings (--no-log-urls: not, whatever HUSH_LOG_URLS says)",
+    )
     parser.add_argument(
         "--timeout",
         type=_timeout,
@@ -209,7 +215,10 @@ class DeadlineSyncWorker(SyncWorker):
         send_json_error(client, 500, "Internal Server Error", "internal_error", why)
 
     def write_json_error(self, sock: socket.socket, status: int, reason: str, message: str) -> None:
-        """gunicorn's own error answer in the API's JSON error shape."""
+        """gunicorn's own error answer in the API's JSON error shape (with the status's own reason: gunicorn
+        says "Bad Request" of its 501)."""
+        with contextlib.suppress(ValueError):
+            reason = HTTPStatus(status).phrase
         if status == 500:
             code = "internal_error"
         else:

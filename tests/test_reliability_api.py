@@ -268,6 +268,18 @@ def test_malformed_http_gets_a_json_error(server, reliability_counts, name):
     assert answer["error"]["code"] == code
 
 
+def test_an_unknown_transfer_coding_is_501_not_implemented(server, reliability_counts):
+    """gunicorn wrote its 501 with the reason "Bad Request"."""
+    received = b""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(HEAD + b"Transfer-Encoding: bogus\r\n\r\n")
+        while chunk := sock.recv(65536):
+            received += chunk
+    reliability_counts["api_requests"] += 1
+    assert received.startswith(b"HTTP/1.1 501 Not Implemented\r\n"), received[:100]
+    jsonschema.validate(json.loads(received.partition(b"\r\n\r\n")[2]), error_schema())
+
+
 def test_a_body_cut_short_is_not_classified(server, reliability_counts):
     """A client that announces 500 bytes, sends 38 and stops sending gets a 400, not the classification
     of a part of its page."""

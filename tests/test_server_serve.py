@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import model
+from server.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = Path(model.__file__).resolve().parent / "shipped" / "hush-model.skops"
@@ -139,3 +140,19 @@ def test_an_address_it_cannot_listen_on_stops_start_up_with_one_line() -> None:
         }
         for args, said in cases.items():
             assert start_up_error(*args).startswith(f"hush serve: error: {said}")
+
+
+def test_no_log_urls_wins_over_its_variable(monkeypatch: pytest.MonkeyPatch, hush_model: Any) -> None:
+    """A flag wins over its variable, but --log-urls could not be turned off when HUSH_LOG_URLS=1."""
+    import server.cli_serve as cli_serve
+
+    built, real = {}, cli_serve.create_app
+
+    def create_app(config: dict, names: dict) -> Any:
+        return built.setdefault("app", real({**config, "MODEL": hush_model}, names))
+
+    monkeypatch.setenv("HUSH_LOG_URLS", "1")
+    monkeypatch.setattr(cli_serve, "create_app", create_app)
+    monkeypatch.setattr(cli_serve.GunicornServer, "run", lambda self: None)  # not serving: only its settings
+    assert main(["serve", "--port", "0", "--no-log-urls"]) == 0
+    assert built["app"].config["LOG_URLS"] is False
