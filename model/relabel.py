@@ -381,7 +381,8 @@ class Labelling:
             guess = UnicodeDammit(out, is_html=True).original_encoding
             raise RelabelError(
                 f"{self.source.path}: the page declares no character encoding and, with the labels, its "
-                f"bytes would be guessed as {guess} rather than {self.source.encoding}; refusing to save"
+                f"bytes would be guessed as {guess} rather than {self.source.encoding}; refusing to save. "
+                f'Add <meta charset="{self.source.encoding}"> to its <head> (a copy of it) and label that'
             )
         check = segment(parse(text), with_labels=True)
         appeal, _, _ = block_label_chars(check)
