@@ -29,6 +29,10 @@ from model.segment import ID_ATTR, LABEL_ATTR, LABELS, Page, segment
 
 APPEAL = "appeal"
 LABEL_TEXT = f' {LABEL_ATTR}="{APPEAL}"'  # what a new label adds, right after the tag name
+# What a page saved with no appeal marked gets, and nothing else then: training reads a page as labelled
+# when it carries a label or this note (model.labelled.has_labels), so the page teaches "no appeal here".
+NO_APPEAL_META = '<meta name="hush-correction" content="no-appeal">'
+_DOCTYPE = re.compile(r"\s*<!doctype[^>]*>", re.IGNORECASE)
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _TAG_NAME = re.compile(r"<[a-zA-Z][^\t\n\r\f />\x00]*")
 # One attribute of a start tag, after the tag name: HTML's tokenizer rules, without the error cases.
@@ -96,7 +100,13 @@ def same_page_labelled(saved: Path, page: Path) -> bool:
         copy = saved.read_bytes()
     except (FileNotFoundError, NotADirectoryError):
         return True
-    return _LABEL.sub(b"", copy) == _LABEL.sub(b"", page.read_bytes())
+    return without_labels(copy) == without_labels(page.read_bytes())
+
+
+def without_labels(data: bytes) -> bytes:
+    """A page's bytes less its labels and the note a page saved with no appeal gets."""
+    note = NO_APPEAL_META.encode()
+    return _LABEL.sub(b"", data).replace(b"<head>" + note + b"</head>", b"").replace(note, b"")
 
 
 @dataclass(frozen=True, order=True)
@@ -370,11 +380,38 @@ class Labelling:
                 edits.extend(Edit(a, b, "") for a, b, _ in group.start.labels)
         return sorted(set(edits))
 
+    def _says_labelled(self, edits: list[Edit]) -> bool:
+        """Whether training will read the saved page as labelled: a label stays on it, or it carries an
+        extension correction's note."""
+        removed = {(e.start, e.end) for e in edits if not e.insert}
+        kept = any((a, b) not in removed for tag in self.starts.values() for a, b, _ in tag.labels)
+        return kept or "hush-correction" in self.meta()
+
+    def _note(self) -> Edit:
+        """NO_APPEAL_META added after the <head> start tag; in a <head> of its own when the page has no
+        such tag (after <html>'s, else after the doctype): libxml2 would keep an <article> after a lone
+        <meta> in the head."""
+        heads = [t.end for t in self.starts.values() if t.tag == "head"]
+        if heads:
+            return Edit(heads[0], heads[0], NO_APPEAL_META)
+        htmls = [t.end for t in self.starts.values() if t.tag == "html"]
+        doctype = _DOCTYPE.match(self.source.text)
+        at = htmls[0] if htmls else doctype.end() if doctype else 0
+        return Edit(at, at, f"<head>{NO_APPEAL_META}</head>")
+
     def render(self, marked: Iterable[str]) -> bytes:
         """The page's bytes with exactly the ``marked`` blocks labelled appeal, checked by reading
         them back the way training does (RelabelError if they would say anything else)."""
         wanted = set(marked)
         edits = self.edits(wanted)
+        notes = [
+            (note, self.source.text.find(note)) for note in (f"<head>{NO_APPEAL_META}</head>", NO_APPEAL_META)
+        ]
+        noted = next(((note, at) for note, at in notes if at >= 0), None)
+        if wanted and noted:  # an appeal marked now: the page no longer says it has none
+            edits.append(Edit(noted[1], noted[1] + len(noted[0]), ""))
+        elif not wanted and not self._says_labelled(edits):
+            edits.append(self._note())
         out = splice(self.source, edits)
         text = decode(out)
         if text != apply_edits(self.source.text, edits):

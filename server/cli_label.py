@@ -1,5 +1,6 @@
 """``hush label``: label a saved page in the browser — its blocks outlined with the model's scores, click
-to mark appeals, save a copy that differs from the original only by ``data-hush-label`` attributes."""
+to mark appeals, save a copy that differs from the original only by ``data-hush-label`` attributes (or, with
+no appeal marked, by a note saying so)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ def register(subparsers: Any) -> None:
         description=(
             "Show a saved page (or a correction the extension exported) on 127.0.0.1 with its blocks "
             "outlined and scored; click blocks to mark appeals and save a labelled copy into DIR. "
-            "The copy keeps the page's markup byte for byte: only data-hush-label attributes change."
+            "The copy keeps the page's markup byte for byte: only data-hush-label attributes change "
+            "(saved with no appeal marked, it gets a <meta> note saying so, which training reads)."
         ),
     )
     parser.add_argument("page", type=Path, metavar="PAGE.html")

@@ -1,5 +1,6 @@
 """``hush label``'s pages: one saved page shown with its blocks outlined and scored, blocks marked by
-clicking, and the page saved with only its ``data-hush-label`` attributes changed.
+clicking, and the page saved with only its ``data-hush-label`` attributes changed (or, with no appeal
+marked, a note saying so: :data:`model.relabel.NO_APPEAL_META`).
 
 The blueprint is registered by :func:`create_label_app` alone, never by ``hush serve``. The page being
 labelled is arbitrary web HTML: it is shown from ``/label/view`` in a sandboxed frame whose

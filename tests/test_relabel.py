@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model.errors import PageError
-from model.labelled import load_page
+from model.labelled import has_labels, load_page
 from model.relabel import (
     LABEL_TEXT,
+    NO_APPEAL_META,
     ChoiceError,
     Edit,
     Labelling,
@@ -23,10 +24,12 @@ from model.relabel import (
     parse_source,
     splice,
     start_tags,
+    without_labels,
 )
 from model.segment import segment
 
 LABEL = LABEL_TEXT.encode()
+NOTE = NO_APPEAL_META.encode()
 
 
 def labelling(path: Path) -> Labelling:
@@ -196,8 +199,24 @@ def test_an_existing_label_is_removed_and_its_other_blocks_keep_theirs(tmp_path:
         "</article>"
     )
     assert appeal_texts(out) == ["Give monthly."]
-    cleared = save(lab, tmp_path, [])
-    assert cleared.read_bytes().decode() == page.replace(' DATA-HUSH-LABEL="appeal"', "")
+    cleared = save(lab, tmp_path, [])  # no label left: the page says it has no appeal
+    note = f"<head>{NO_APPEAL_META}</head>"  # in a head of its own: the page has no <head> tag
+    assert cleared.read_bytes().decode() == note + page.replace(' DATA-HUSH-LABEL="appeal"', "")
+
+
+def test_a_page_saved_with_no_appeal_says_so_for_training(tmp_path: Path) -> None:
+    """Saved with nothing marked, the copy was the page byte for byte, and training skipped it as
+    unlabelled: a page where the model hid content could not teach it otherwise. It now carries a note;
+    marking an appeal later takes the note out."""
+    page = "<!DOCTYPE html><html><head><title>t</title></head><body><p>Harbour news.</p></body></html>"
+    lab = labelling(write(tmp_path, page))
+    out = save(lab, tmp_path, [])
+    assert out.read_bytes().decode() == page.replace("<head>", "<head>" + NO_APPEAL_META)
+    assert has_labels(out) and not load_page(out, out.parent).appeal_chars.sum()
+    again = labelling(out)
+    assert again.render([]) == out.read_bytes()  # said once
+    marked = again.render([block(again, "Harbour news.").id]).decode()
+    assert NO_APPEAL_META not in marked and marked == page.replace("<p>", f"<p{LABEL_TEXT}>")
 
 
 def test_the_elements_the_guideline_never_labels_cannot_be_chosen(tmp_path: Path) -> None:
@@ -220,7 +239,8 @@ def test_unmarking_a_tag_labelled_twice_leaves_its_text_content(tmp_path: Path) 
     lab = labelling(write(tmp_path, page))
     assert lab.marked_ids() == [block(lab, "Give monthly.").id]
     cleared = save(lab, tmp_path, [])
-    assert cleared.read_bytes().decode() == "<p>Harbour news.</p><p>Give monthly.</p>"
+    note = f"<head>{NO_APPEAL_META}</head>"
+    assert cleared.read_bytes().decode() == note + "<p>Harbour news.</p><p>Give monthly.</p>"
 
 
 def test_blocks_without_an_element_of_their_own(tmp_path: Path) -> None:
@@ -372,7 +392,8 @@ def test_only_the_chosen_labels_change(tmp_path: Path, page: tuple[str, str], da
     saved = out.read_bytes()
     edits = lab.edits(chosen)
     assert all(e.insert == LABEL_TEXT and e.start == e.end for e in edits) and len(edits) == len(chosen)
-    assert saved.replace(LABEL, b"") == path.read_bytes()
+    assert without_labels(saved) == path.read_bytes()
+    assert (NOTE in saved) == (not chosen)  # a page saved with no appeal says so
     labelled = load_page(out, out.parent)
     got = {lab.blocks[i].id for i, n in enumerate(labelled.appeal_chars) if n}
     assert len(labelled.page.blocks) == len(lab.blocks)
@@ -392,7 +413,7 @@ def test_existing_labels_are_kept_or_removed_as_chosen(
 ) -> None:
     path = write(tmp_path, html, name="labelled.html")
     lab = labelling(path)
-    assert lab.render(lab.marked_ids()) == path.read_bytes()
+    assert without_labels(lab.render(lab.marked_ids())) == without_labels(path.read_bytes())
     # What the labelling page allows: blocks with an element of their own, and existing labels kept whole.
     own = [b.id for b in lab.blocks if b.target is not None]
     chosen = set(data.draw(st.lists(st.sampled_from(own), unique=True) if own else st.just([])))
@@ -402,4 +423,4 @@ def test_existing_labels_are_kept_or_removed_as_chosen(
     out = save(lab, tmp_path, sorted(chosen))
     labelled = load_page(out, out.parent)
     assert {lab.blocks[i].id for i, n in enumerate(labelled.appeal_chars) if n} == chosen
-    assert ANY_LABEL.sub(b"", out.read_bytes()) == ANY_LABEL.sub(b"", path.read_bytes())
+    assert without_labels(out.read_bytes()) == ANY_LABEL.sub(b"", path.read_bytes())

@@ -167,7 +167,8 @@
     $("name").textContent = `${state.page} → ${state.out}`;
     const notes = [];
     if (state.source) notes.push(`from ${state.source}`);
-    if (state.correction) notes.push(`correction ${state.correction} (green outline)`);
+    if (state.correction === "no-appeal") notes.push("saved before with no appeal marked");
+    else if (state.correction) notes.push(`correction ${state.correction} (green outline)`);
     $("notes").textContent = notes.join(" · ");
     $("save").addEventListener("click", save);
     window.addEventListener("beforeunload", (event) => {
