@@ -240,11 +240,12 @@ def send_json_error(sock: socket.socket, status: int, reason: str, code: str, me
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+    """Whether ``host``, resolved as the server binds it (its first address), is a loopback address:
+    "127.1" and "localhost" are."""
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
+        address = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0][4][0]
+        return ipaddress.ip_address(str(address).split("%")[0]).is_loopback
+    except (OSError, ValueError):
         return False
 
 

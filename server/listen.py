@@ -15,7 +15,8 @@ def listening(host: str, port: int, taken_hint: str = "") -> socket.socket:
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     except socket.gaierror as err:
-        raise CliError(f"--host {host}: {err.strerror}") from None
+        hint = " (give the port with --port)" if host.count(":") == 1 else ""  # IPv6 addresses hold more
+        raise CliError(f"--host {host}: {err.strerror}{hint}") from None
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -140,6 +140,15 @@ def test_an_address_it_cannot_listen_on_stops_start_up_with_one_line() -> None:
         }
         for args, said in cases.items():
             assert start_up_error(*args).startswith(f"hush serve: error: {said}")
+    assert start_up_error("--host", f"127.0.0.1:{port}").endswith("(give the port with --port)")
+
+
+def test_loopback_is_told_however_it_is_written() -> None:
+    """ "127.1" binds 127.0.0.1, yet was warned about as an address other machines reach."""
+    from server.cli_serve import _is_loopback
+
+    assert all(_is_loopback(host) for host in ("127.0.0.1", "127.1", "localhost"))
+    assert not any(_is_loopback(host) for host in ("0.0.0.0", "192.0.2.1", "no-such-host.invalid"))
 
 
 def test_no_log_urls_wins_over_its_variable(monkeypatch: pytest.MonkeyPatch, hush_model: Any) -> None:
