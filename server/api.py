@@ -22,7 +22,7 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 def classify() -> ResponseReturnValue:
     """Answer which stamped elements of ``html`` to hide, and the scores of appeal blocks."""
     body = json_request_body()
-    g.received_bytes, g.body_bytes = body.received, len(body.data)
+    g.body_bytes = len(body.data)
     fields = validate(parse_json(body.data), check_surrogates=bool(_SURROGATE_ESCAPE.search(body.data)))
     g.page_url = fields.get("url")
     model = current_app.extensions["hush_model"]

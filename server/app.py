@@ -155,7 +155,7 @@ def _log_request(response: Response) -> Response:
     rule = request.url_rule.rule if request.url_rule else "-"
     if log_urls:
         rule = repr(request.full_path.rstrip("?"))[1:-1]  # escaped: a path cannot forge log lines
-    received = g.get("received_bytes", request.content_length or 0)
+    received = g.get("received_bytes", 0)  # body bytes read: none of a body refused by its announced length
     line = f"{request.method} {rule} {response.status_code} in={received}B"
     if g.get("body_bytes", received) != received:
         line += f" decoded={g.body_bytes}B"

@@ -7,7 +7,7 @@ import json
 import zlib
 from typing import IO, Any, NamedTuple, NoReturn
 
-from flask import current_app, request
+from flask import current_app, g, request
 from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
@@ -43,7 +43,9 @@ def read_chunk(stream: IO[bytes], size: int) -> bytes:
     """One read; 408 when the server's read deadline passed (werkzeug wraps that as a disconnect), 400
     when gunicorn finds the chunked body malformed (a bad chunk size or terminator)."""
     try:
-        return stream.read(size)
+        data = stream.read(size)
+        g.received_bytes = g.get("received_bytes", 0) + len(data)  # what the access log says came in
+        return data
     except TimeoutError:
         pass
     except ParseException as err:

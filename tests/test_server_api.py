@@ -585,6 +585,21 @@ def test_one_log_line_without_page_content(client: FlaskClient, access_lines: li
         assert private not in line
 
 
+def test_the_log_counts_the_body_bytes_read(
+    make_client: Callable[..., FlaskClient], access_lines: list[str]
+) -> None:
+    """A body refused for the length it announced was logged as received in full (in=999999999B for a
+    client that sent two bytes)."""
+    client = make_client(MAX_BYTES=4000)
+    assert (
+        client.post("/v1/classify", data=b"{}" + b" " * 4998, content_type="application/json").status_code
+        == 413
+    )
+    body = json.dumps({"html": "<p>x</p>"}).encode()
+    assert client.post("/v1/classify", data=body, content_type="application/json").status_code == 200
+    assert " 413 in=0B " in access_lines[0] and f" 200 in={len(body)}B " in access_lines[1], access_lines
+
+
 def test_log_urls_when_asked(make_client: Callable[..., FlaskClient], access_lines: list[str]) -> None:
     client = make_client(LOG_URLS=True)
     client.post("/v1/classify?q=1", json={"url": "https://gazette.example/river", "html": "<p>x</p>"})
