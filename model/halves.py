@@ -50,8 +50,14 @@ def whole_runs(
             model = None
             try:  # train raises on a half with no pages or no appeal: the other half goes unscored
                 if scored:
-                    mine = {"own": own_sides[side], "own_folders": own_folders, "own_weight": own_weight}
-                    model = train(sides[side], folders, workers=workers, **mine).model
+                    model = train(
+                        sides[side],
+                        folders,
+                        own=own_sides[side],
+                        own_folders=own_folders,
+                        own_weight=own_weight,
+                        workers=workers,
+                    ).model
             except TrainingError:
                 pass
             if model is not None:

@@ -32,6 +32,8 @@ LABEL_TEXT = f' {LABEL_ATTR}="{APPEAL}"'  # what a new label adds, right after t
 # What a page saved with no appeal marked gets, and nothing else then: training reads a page as labelled
 # when it carries a label or this note (model.labelled.has_labels), so the page teaches "no appeal here".
 NO_APPEAL_META = '<meta name="hush-correction" content="no-appeal">'
+# The note as it is written: in a <head> of its own when the page has no <head> tag (see Labelling._note).
+_NOTES = (f"<head>{NO_APPEAL_META}</head>", NO_APPEAL_META)
 _DOCTYPE = re.compile(r"\s*<!doctype[^>]*>", re.IGNORECASE)
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _TAG_NAME = re.compile(r"<[a-zA-Z][^\t\n\r\f />\x00]*")
@@ -105,8 +107,10 @@ def same_page_labelled(saved: Path, page: Path) -> bool:
 
 def without_labels(data: bytes) -> bytes:
     """A page's bytes less its labels and the note a page saved with no appeal gets."""
-    note = NO_APPEAL_META.encode()
-    return _LABEL.sub(b"", data).replace(b"<head>" + note + b"</head>", b"").replace(note, b"")
+    data = _LABEL.sub(b"", data)
+    for note in _NOTES:
+        data = data.replace(note.encode(), b"")
+    return data
 
 
 @dataclass(frozen=True, order=True)
@@ -393,21 +397,18 @@ class Labelling:
         <meta> in the head."""
         heads = [t.end for t in self.starts.values() if t.tag == "head"]
         if heads:
-            return Edit(heads[0], heads[0], NO_APPEAL_META)
+            return Edit(heads[0], heads[0], _NOTES[1])
         htmls = [t.end for t in self.starts.values() if t.tag == "html"]
         doctype = _DOCTYPE.match(self.source.text)
         at = htmls[0] if htmls else doctype.end() if doctype else 0
-        return Edit(at, at, f"<head>{NO_APPEAL_META}</head>")
+        return Edit(at, at, _NOTES[0])
 
     def render(self, marked: Iterable[str]) -> bytes:
         """The page's bytes with exactly the ``marked`` blocks labelled appeal, checked by reading
         them back the way training does (RelabelError if they would say anything else)."""
         wanted = set(marked)
         edits = self.edits(wanted)
-        notes = [
-            (note, self.source.text.find(note)) for note in (f"<head>{NO_APPEAL_META}</head>", NO_APPEAL_META)
-        ]
-        noted = next(((note, at) for note, at in notes if at >= 0), None)
+        noted = next(((note, at) for note in _NOTES if (at := self.source.text.find(note)) >= 0), None)
         if wanted and noted:  # an appeal marked now: the page no longer says it has none
             edits.append(Edit(noted[1], noted[1] + len(noted[0]), ""))
         elif not wanted and not self._says_labelled(edits):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
 import threading
 from dataclasses import dataclass
 from importlib import resources
@@ -25,6 +24,7 @@ from lxml import etree
 
 from model.errors import PageError
 from model.files import replaced_atomically
+from model.labelled import file_digest
 from model.relabel import (
     ChoiceError,
     Labelling,
@@ -134,7 +134,7 @@ class LabelSession:
 
 def _digest(path: Path) -> bytes | None:
     try:
-        return hashlib.sha256(path.read_bytes()).digest()
+        return file_digest(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
 
