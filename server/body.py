@@ -129,6 +129,14 @@ def json_request_body() -> Body:
     """The current request's body, which must be JSON: bounded by MAX_BYTES and decompressed."""
     if request.mimetype != "application/json":
         fail(415, "unsupported_media_type", "Content-Type must be application/json")
+    # gunicorn takes a compressing transfer coding ("gzip, chunked") and undoes the chunks alone.
+    codings = {coding.strip() for coding in request.headers.get("Transfer-Encoding", "").lower().split(",")}
+    if not codings <= {"", "chunked", "identity"}:
+        fail(
+            501,
+            "unsupported_transfer_coding",
+            "Transfer-Encoding must be chunked or absent (send gzip as Content-Encoding: gzip)",
+        )
     return read_body(
         request.stream,
         request.content_length,

@@ -280,6 +280,20 @@ def test_an_unknown_transfer_coding_is_501_not_implemented(server, reliability_c
     jsonschema.validate(json.loads(received.partition(b"\r\n\r\n")[2]), error_schema())
 
 
+def test_a_compressed_transfer_coding_is_refused_not_read_as_json(server, reliability_counts):
+    """gunicorn takes `Transfer-Encoding: gzip, chunked` and undoes only the chunks: the gzip bytes were
+    then read as JSON and refused as "not valid JSON", which sends the client looking in the wrong place."""
+    payload = gzip.compress(b'{"html": "<p data-hush-id=\\"1\\">Hello</p>"}')
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(payload), payload)
+    request = HEAD + b"Transfer-Encoding: gzip, chunked\r\n\r\n" + chunked
+    status, headers, body = raw_request(server, request)
+    reliability_counts["api_requests"] += 1
+    assert (status, headers.get("content-type")) == (501, "application/json"), body[:200]
+    answer = json.loads(body)
+    jsonschema.validate(answer, error_schema())
+    assert answer["error"]["code"] == "unsupported_transfer_coding"
+
+
 def test_a_body_cut_short_is_not_classified(server, reliability_counts):
     """A client that announces 500 bytes, sends 38 and stops sending gets a 400, not the classification
     of a part of its page."""
