@@ -324,7 +324,9 @@ class Labelling:
                     f"{source.path}: the label on <{el.tag}> (line {el.sourceline}) has no start tag of "
                     "its own in the source, so it could not be removed"
                 )
-            p0, p1 = ranges.get(el.get(ID_ATTR, ""), (0, 0))
+            # <html> has no id (ids are stamped from <body> down) and holds every block.
+            whole_page = (0, len(page.piece_block)) if el is root else (0, 0)
+            p0, p1 = ranges.get(el.get(ID_ATTR, ""), whole_page)
             held = frozenset(page.piece_block[p] for p in range(p0, p1) if labels[p] == 1)
             self.groups.append(Group(el, start, held))
 

@@ -233,6 +233,25 @@ def test_the_elements_the_guideline_never_labels_cannot_be_chosen(tmp_path: Path
         lab.render([plea.id])
 
 
+def test_a_label_on_the_html_element_can_be_taken_off(tmp_path: Path) -> None:
+    """<html> carries no data-hush-id (ids are stamped from <body> down), so its label held no block and
+    was kept whatever was chosen: every save was refused as not reading back."""
+    page = (
+        '<html data-hush-label="appeal"><head><title>t</title></head>'
+        "<body><p>Harbour news.</p><div><p>Give monthly.</p></div></body></html>"
+    )
+    lab = labelling(write(tmp_path, page))
+    news, plea = block(lab, "Harbour news."), block(lab, "Give monthly.")
+    assert lab.marked_ids() == [news.id, plea.id]
+    assert [sorted(g.blocks) for g in lab.groups] == [[news.index, plea.index]]
+    out = save(lab, tmp_path, [plea.id])
+    assert out.read_bytes().decode() == page.replace(' data-hush-label="appeal"', "").replace(
+        "<div><p>", f"<div><p{LABEL_TEXT}>"
+    )
+    assert appeal_texts(out) == ["Give monthly."]
+    assert lab.render([news.id, plea.id]) == page.encode()  # the label kept when all stays marked
+
+
 def test_unmarking_a_tag_labelled_twice_leaves_its_text_content(tmp_path: Path) -> None:
     """The first of two label attributes decides; removing it alone left the second, "other", in force."""
     page = '<p>Harbour news.</p><p data-hush-label="appeal" data-hush-label="other">Give monthly.</p>'
