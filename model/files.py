@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import stat
@@ -24,11 +25,27 @@ def _new_file(target: Path) -> Path:
         return path
 
 
+READ_ONLY = "it is read-only: make it writable (chmod u+w) or write elsewhere"
+
+
+def is_read_only(path: Path) -> bool:
+    """Whether ``path`` is a file its owner may not write: one made read-only to keep it, which a move
+    over it would replace all the same (root's included)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISREG(mode) and not mode & stat.S_IWUSR
+
+
 @contextmanager
 def replaced_atomically(target: Path) -> Iterator[Path]:
     """Yield a hidden temporary path beside ``target`` to write; when the block ends without an error,
     flush it to disk and move it over ``target``, which keeps the permissions of the file it replaces.
-    On an error the temporary file is removed."""
+    On an error the temporary file is removed. PermissionError, before anything is written, when
+    ``target`` is read-only."""
+    if is_read_only(target):
+        raise PermissionError(errno.EACCES, READ_ONLY, str(target))
     tmp = _new_file(target)
     try:
         yield tmp

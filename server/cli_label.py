@@ -13,6 +13,7 @@ from typing import Any
 
 from model import ModelError
 from model.errors import PageError
+from model.files import READ_ONLY, is_read_only
 from model.parse import no_such_page
 from model.relabel import load_source
 from server.cli_serve import _port
@@ -63,9 +64,12 @@ def check_page(page: Path) -> None:
 
 
 def check_out_dir(out: Path, page: Path) -> None:
-    """The folder can be written (or made), and saving there cannot overwrite the page itself."""
+    """The folder can be written (or made), and saving there cannot overwrite the page itself or a
+    copy made read-only."""
     if (out / page.name).resolve() == page.resolve():
         raise CliError(f"{out}: saving there would overwrite {page}; choose another folder with --out")
+    if is_read_only(out / page.name):
+        raise CliError(f"{out / page.name}: {READ_ONLY}")
     check_can_write_in(out)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from model.files import READ_ONLY, is_read_only
 from server.errors import CliError
 
 
@@ -26,4 +27,6 @@ def check_can_write(path: Path, option: str) -> None:
     """CliError unless the file at ``path``, given with ``option``, can be written or replaced."""
     if path.is_dir():
         raise CliError(f"{option} {path}: that is a folder; give a file name")
+    if is_read_only(path):
+        raise CliError(f"{option} {path}: {READ_ONLY}")
     check_can_write_in(path.parent)

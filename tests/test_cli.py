@@ -133,9 +133,14 @@ def test_train_checks_where_it_will_write_before_training(capsys, tmp_path):
     (tmp_path / "a.html").write_text(APPEAL_PAGE)
     blocker = tmp_path / "notes.txt"
     blocker.write_text("a file, not a folder")
+    kept = tmp_path / "kept.skops"  # made read-only by its owner, to keep it
+    kept.write_text("an older model")
+    kept.chmod(0o444)
     model = str(tmp_path / "m.skops")
     cases = [
         (["--out", str(tmp_path)], "--out", "that is a folder"),
+        (["--out", str(kept)], str(kept), "it is read-only"),
+        (["--out", model, "--report", str(kept)], str(kept), "it is read-only"),
         (["--out", str(blocker / "m.skops")], str(blocker), "not a folder"),
         (["--out", model, "--report", str(blocker / "r.md")], str(blocker), "not a folder"),
     ]
@@ -144,6 +149,7 @@ def test_train_checks_where_it_will_write_before_training(capsys, tmp_path):
         assert code == 2 and named in err and said in err and err.count("\n") == 1, err
         assert "trained" not in out
     assert not (tmp_path / "m.skops").exists() and blocker.read_text() == "a file, not a folder"
+    assert kept.read_text() == "an older model"
 
 
 def test_train_never_writes_over_its_own_pages_or_model(capsys, tmp_path):

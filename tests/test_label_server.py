@@ -182,6 +182,19 @@ def test_an_unwritable_folder_is_a_json_error(hush_model: Any, page: Path, tmp_p
     assert answer.status_code == 500 and answer.get_json()["error"]["code"] == "cannot_write"
 
 
+def test_a_copy_made_read_only_is_never_replaced(hush_model: Any, page: Path, tmp_path: Path) -> None:
+    """A labelled copy its owner made read-only (to keep it) was replaced all the same: a move over a
+    file needs only the folder to be writable."""
+    out = tmp_path / "out"
+    client = create_label_app(page, out, {"MODEL": hush_model, "TESTING": True}).test_client()
+    assert client.post("/label/save", json={"marked": []}).status_code == 200
+    kept = (out / page.name).read_bytes()
+    (out / page.name).chmod(0o444)
+    answer = client.post("/label/save", json={"marked": ids(client, "Please donate monthly.")})
+    assert answer.status_code == 500 and "read-only" in answer.get_json()["error"]["message"]
+    assert (out / page.name).read_bytes() == kept and [p.name for p in out.iterdir()] == [page.name]
+
+
 def test_hush_serve_has_no_label_routes(client: FlaskClient) -> None:
     for path in ("/label/", "/label/state", "/label/view"):
         assert client.get(path).status_code == 404
@@ -222,6 +235,15 @@ def test_cli_refuses_an_unwritable_folder(
     assert code == 2 and "not a folder" in err and err.count("\n") == 1
     code, err = run(capsys, "label", str(page), "--out", str(page.parent))
     assert code == 2 and "would overwrite" in err
+
+
+def test_cli_refuses_a_read_only_copy(capsys: pytest.CaptureFixture[str], page: Path, tmp_path: Path) -> None:
+    saved = tmp_path / "out" / page.name
+    saved.parent.mkdir()
+    saved.write_text(PAGE, encoding="utf-8")
+    saved.chmod(0o444)
+    code, err = run(capsys, "label", str(page), "--out", str(saved.parent))
+    assert code == 2 and f"{saved}: it is read-only" in err and err.count("\n") == 1
 
 
 def test_cli_refuses_a_busy_port(capsys: pytest.CaptureFixture[str], page: Path, tmp_path: Path) -> None:

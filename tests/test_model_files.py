@@ -129,3 +129,14 @@ def test_a_saved_model_is_readable_as_a_new_file_is_and_keeps_the_mode_it_replac
         assert stat.S_IMODE((tmp_path / "m.skops").stat().st_mode) == 0o640
     finally:
         os.umask(old)
+
+
+def test_a_model_made_read_only_is_not_replaced(tmp_path, shipped):
+    """A move over a file needs only its folder to be writable, so a model its owner made read-only was
+    replaced all the same."""
+    kept = tmp_path / "m.skops"
+    kept.write_bytes(b"an older model")
+    kept.chmod(0o444)
+    with pytest.raises(PermissionError, match="read-only"):
+        save(shipped, kept)
+    assert kept.read_bytes() == b"an older model" and [p.name for p in tmp_path.iterdir()] == ["m.skops"]
