@@ -49,6 +49,10 @@
   let elToId = new WeakMap();
   const hidden = new Map(); // element -> {id, placeholder, inlineFallback, group}
   const revealed = new WeakSet(); // blocks the reader chose to show; never hidden again on this page
+  // Those of them shown to be read (Show, Show all), which a correction still stores as appeals, and
+  // those the reader said were not appeals.
+  const shownToRead = new Set();
+  const notAppeal = new WeakSet();
   const revealedTexts = new Map(); // their text -> their parent: a copy the page renders again there stays shown
   let revealedAt = ""; // the address they were shown at: a single-page app's next view forgets them
   let cssReady = null; // promise of {ok}
@@ -611,7 +615,10 @@
   function reveal(el, focus) {
     const entry = hidden.get(el);
     unhide(el);
-    for (const member of entry ? entry.group : [el]) keepShown(member);
+    for (const member of entry ? entry.group : [el]) {
+      keepShown(member);
+      shownToRead.add(member);
+    }
     if (focus) {
       // Move focus to the block just shown so a keyboard reader continues there.
       if (!el.hasAttribute("tabindex")) {
@@ -626,7 +633,9 @@
   function revealAll(byReader) {
     for (const el of Array.from(hidden.keys())) {
       unhide(el);
-      if (byReader) keepShown(el);
+      if (!byReader) continue;
+      keepShown(el);
+      shownToRead.add(el);
     }
     reportCount();
   }
@@ -1180,7 +1189,8 @@
       if (!parent || parent === body || CLIMB_STOP.has(parent.localName) || parent.getAttribute("role") === "main") break;
       const plen = textLength(parent);
       if (plen > bodyLen * 0.5) break;
-      if (plen > len * 3 + 100 && !(len < SHORT_TEXT && plen <= SMALL_BOX && !isLinkList(parent, plen))) break;
+      if (plen > len * 3 + 100 && !(len < SHORT_TEXT && plen <= SMALL_BOX && !isLinkList(parent, plen) &&
+        !isProse(parent, el))) break;
       el = parent;
       len = plen;
     }
@@ -1190,6 +1200,20 @@
   const SHORT_TEXT = 60; // a heading, a button, a link
   const SMALL_BOX = 1500;
   const LISTS = new Set(["ul", "ol", "menu", "nav", "dl", "table", "tbody", "tr", "select"]);
+  const PROSE_PARAGRAPH = 100; // characters of a paragraph of running text
+  // An appeal box holds one such paragraph; from two on, the text around is read as an article's (a reader
+  // who meant a box of two can right-click one of its paragraphs: a paragraph climbs to its box).
+  const PROSE_PARAGRAPHS = 2;
+
+  /** Whether el, besides `inner`, holds paragraphs of running text (an article's body, where a "Support
+   * us" link ends it): the short element is hidden alone, never the text around it. */
+  function isProse(el, inner) {
+    let paragraphs = 0;
+    for (const p of el.querySelectorAll("p")) {
+      if (!p.contains(inner) && !inner.contains(p) && textLength(p) >= PROSE_PARAGRAPH) paragraphs += 1;
+    }
+    return paragraphs >= PROSE_PARAGRAPHS;
+  }
 
   /** Whether el is a list or a run of links: most of its text is in links. */
   function isLinkList(el, len) {
@@ -1214,7 +1238,9 @@
   async function saveCorrection(kind, el) {
     const id = stampOf(el);
     const labels = new Map();
-    for (const other of hidden.keys()) if (other !== el) labels.set(other, "appeal");
+    for (const other of [...hidden.keys(), ...shownToRead]) {
+      if (other !== el && other.isConnected && !notAppeal.has(other)) labels.set(other, "appeal");
+    }
     if (kind === "appeal") labels.set(el, "appeal");
     const meta = [["hush-source", pageUrl()]];
     if (kind === "not-appeal") meta.push(["hush-correction", "not-appeal:" + id]);
@@ -1243,6 +1269,7 @@
       if (!el) return { ok: false, error: "no block there" };
       revealed.delete(el);
       revealedTexts.delete(textKey(el));
+      notAppeal.delete(el);
       const result = await saveCorrection("appeal", el);
       await ensureCss();
       const entry = collapse(el, stampOf(el), isInline(el));
@@ -1261,6 +1288,8 @@
         }
       }
       if (!el) return { ok: false, error: "not on a block Hush hid" };
+      const entry = hidden.get(el);
+      for (const member of entry ? entry.group : [el]) notAppeal.add(member);
       reveal(el, false);
       return saveCorrection("not-appeal", el);
     }

@@ -342,6 +342,62 @@ def test_hiding_from_an_appeals_heading_takes_its_box_but_not_a_menu(browser, fa
     assert not page.evaluate("document.getElementById('links').hasAttribute('data-hush-hidden')")
 
 
+def test_hiding_a_link_that_ends_an_article_hides_the_link_alone(browser, fake, page, site):
+    """From a short element the correction climbs to a small box around it (an appeal's heading to its
+    box): from a "Support us" link ending an article's body (a <div> of six paragraphs, under 1,500
+    characters), it climbed to the body, collapsed it and stored it labelled appeal."""
+    hush_correction_page(browser, fake, page, site)
+    page.evaluate(
+        """() => {
+            const body = document.createElement('div');
+            body.className = 'article-body';
+            body.append(...document.querySelectorAll('#story .para'));
+            const ask = '<p id="ask"><a id="donate" href="/donate">Support us</a></p>';
+            body.insertAdjacentHTML('beforeend', ask);
+            document.querySelector('#story .byline').after(body);
+            const said = 'I cross that bridge each morning and the repairs took far too long, frankly.';
+            const comments = Array.from({length: 8}, (_, i) => `<p>Reader ${i}: ${said}</p>`).join('');
+            document.querySelector('.rail').insertAdjacentHTML('beforeend', comments);  // the body under half
+        }"""
+    )
+    page.locator("#donate").click(button="right")
+    reply = browser.menu_click(browser.tab_id(page), "hush-hide")
+    assert reply and reply.get("ok"), reply
+    page.wait_for_selector("#ask[data-hush-hidden]", state="attached", timeout=2000)
+    assert page.evaluate("Array.from(document.querySelectorAll('[data-hush-hidden]'), e => e.id)") == ["ask"]
+    assert all(page.locator(f"#p{i}").is_visible() for i in range(6))
+    (stored,) = browser.corrections()
+    assert re.findall(r"<(\w+) data-hush-id=\w+ data-hush-label=appeal", stored["html"]) == ["p"]
+
+
+def test_a_block_the_reader_only_showed_is_still_stored_as_an_appeal(browser, fake, page, site):
+    """Show is for reading, not a verdict: a box the model hid and the reader showed was stored with no
+    label in the reader's next correction on the page, which training reads as not an appeal."""
+    hush_correction_page(browser, fake, page, site, hidden=1)
+    page.get_by_role("button", name="Show the hidden appeal").click(timeout=2000)
+    page.locator(".rail h3").click(button="right")
+    reply = browser.menu_click(browser.tab_id(page), "hush-hide")
+    assert reply and reply.get("ok"), reply
+    (stored,) = browser.corrections()
+    assert re.search(r"<aside data-hush-id=\w+ data-hush-label=appeal", stored["html"])
+    # "Not an appeal" on it is a verdict: the box is stored unlabelled, the rail still labelled.
+    page.locator("#support h2").click(button="right")
+    reply = browser.menu_click(browser.tab_id(page), "hush-not-appeal")
+    assert reply and reply.get("ok"), reply
+    (stored,) = browser.corrections()
+    assert re.search(r"<aside data-hush-id=\w+ class=support-box", stored["html"])
+    assert re.search(r"data-hush-label=appeal class=rail", stored["html"])
+
+
+def hush_correction_page(browser, fake, page, site, hidden: int = 0) -> None:
+    """The article page, its appeal box collapsed when `hidden`, and no correction stored yet."""
+    browser.clear_corrections()
+    if hidden:
+        hide_asking_boxes(browser, fake, page, f"http://127.0.0.1:{site}/article.html", hidden)
+    else:
+        open_answered(browser, fake, page, f"http://127.0.0.1:{site}/article.html", lambda html: [], hidden=0)
+
+
 def test_a_page_redrawing_itself_as_it_is_read_is_sent_whole(browser, fake, page, site):
     """A list redrawn every 50 ms moved the nodes the copy was being read from between two slices: the
     copy was cut short there, so the appeal after it was never judged, and a correction made on the
