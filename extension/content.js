@@ -53,8 +53,10 @@
   // those the reader said were not appeals.
   const shownToRead = new Set();
   const notAppeal = new WeakSet();
-  const revealedTexts = new Map(); // their text -> their parent: a copy the page renders again there stays shown
-  let revealedAt = ""; // the address they were shown at: a single-page app's next view forgets them
+  // Their text -> their parent: a copy the page draws again there (or anywhere, once that parent is gone
+  // with the rest of a redrawn layout) stays shown.
+  const revealedTexts = new Map();
+  let revealedAt = ""; // the address they were shown at (#fragment aside): a single-page app's next view forgets them
   let cssReady = null; // promise of {ok}
   let observer = null;
   let queue = [];
@@ -609,7 +611,23 @@
     }
     const key = textKey(el);
     if (key && el.parentElement) revealedTexts.set(key, el.parentElement);
-    revealedAt = location.href;
+    revealedAt = address();
+  }
+
+  /** The page's address but for its #fragment, which an in-page link changes. */
+  function address() {
+    return location.href.split("#")[0];
+  }
+
+  /** Whether el copies a block the reader showed, drawn again where it was: then it is kept shown. */
+  function drawnAgain(el) {
+    if (!revealedTexts.size) return false;
+    const key = textKey(el);
+    const parent = revealedTexts.get(key);
+    if (!parent || !el.parentElement) return false;
+    if (parent !== el.parentElement && parent.isConnected) return false;
+    revealedTexts.set(key, el.parentElement);
+    return true;
   }
 
   function reveal(el, focus) {
@@ -664,9 +682,8 @@
     const n = accounted("collapse", () => {
       // Every read (text, computed style) before the first write, so the page's style is worked out once;
       // only a collapsed overlay's release (releaseOverlay) reads the page again after the writes.
-      if (revealedTexts.size && location.href !== revealedAt) revealedTexts.clear();
-      const safe = targets.filter(([el]) => safeToHide(el, bodyText) &&
-        !(revealedTexts.size && revealedTexts.get(textKey(el)) === el.parentElement));
+      if (revealedTexts.size && address() !== revealedAt) revealedTexts.clear();
+      const safe = targets.filter(([el]) => safeToHide(el, bodyText) && !drawnAgain(el));
       const inline = safe.map(([el]) => mode === "placeholder" && isInline(el));
       const unseen = safe.map(([el]) => !shownByPage(el));
       const overlays = safe.filter(([el]) => isOverlay(el)).map(([el]) => el);
@@ -851,12 +868,14 @@
   function takeRewritten() {
     const els = rewritten;
     rewritten = new Set();
+    let shown = false;
     for (const el of els) {
       if (!el.isConnected) continue;
       const owner = hiddenOwner(el);
       if (owner) {
         const group = hidden.get(owner).group.slice();
         unhide(owner);
+        shown = true;
         for (const member of group) if (member.isConnected) judgeAgain(member);
       } else if (!el.closest("hush-placeholder, [data-hush-placeholder-wrap]")) {
         let block = el; // text in a <span> or <b>: the block around it, as stamped
@@ -864,6 +883,7 @@
         if (block && block !== document.body) judgeAgain(block);
       }
     }
+    if (shown) reportCount();
   }
 
   // A dialog collapsed while closed and opened later by the page (showModal) would leave the rest of the

@@ -47,6 +47,7 @@ def test_a_collapsed_box_the_page_fills_with_its_next_story_is_shown(browser, fa
     assert fragments_settle(browser, page, tab) > before  # the box went to the endpoint again
     assert page.locator("#support p").first.is_visible()
     assert page.locator("hush-placeholder").count() == 0
+    assert browser.badge(tab) in ("", "0")  # it counted the box shown, as collapsed, until reloaded
 
 
 def test_digits_changing_in_a_collapsed_box_keep_it_collapsed(browser, fake, page, site):
@@ -180,6 +181,27 @@ def test_a_shown_blocks_text_elsewhere_is_collapsed(browser, fake, page, site):
     )
     page.wait_for_function("document.getElementById('again').hasAttribute('data-hush-hidden')", timeout=3000)
     assert page.locator("#support p").first.is_visible()
+
+
+def test_a_shown_block_stays_shown_when_the_page_draws_it_again(browser, fake, page, site):
+    """A block the reader showed was collapsed again when the page drew anew the element around it (its
+    old parent gone, only that parent was remembered), or drew it again after an in-page link changed the
+    address's #fragment (taken for another view of a single-page app)."""
+    redraws = {
+        "the layout around it": "const layout = document.querySelector('.layout');"
+        " layout.outerHTML = layout.outerHTML;",
+        "itself, after a #fragment": "location.hash = '#p3'; const box = document.getElementById('support');"
+        " box.outerHTML = box.outerHTML;",
+    }
+    for name, redraw in redraws.items():
+        hide_asking_boxes(browser, fake, page, f"http://127.0.0.1:{site}/article.html")
+        tab = browser.tab_id(page)
+        page.get_by_role("button", name="Show the hidden appeal").click(timeout=2000)
+        before = browser.stats(tab)["perf"]["fragmentsSent"]
+        page.evaluate(f"() => {{ {redraw} }}")
+        assert fragments_settle(browser, page, tab) > before, name  # the copy was judged
+        assert not page.evaluate("document.getElementById('support').hasAttribute('data-hush-hidden')"), name
+        assert page.locator("#support p").first.is_visible(), name
 
 
 def test_pausing_a_site_pauses_its_other_tabs(browser, fake, page, site):
