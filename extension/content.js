@@ -460,12 +460,21 @@
       setReleased(body, "top", "auto");
       window.scrollTo(0, scrolled);
     }
-    // A page no taller than the window scrolls inside (an app), if at all: its lock is its layout.
-    if (root.scrollHeight > innerHeight && !fixedCovers(0.5).length) {
+    // A page no taller than the window scrolls inside (an app), if at all: its lock is its layout. Text
+    // cut off inside <body> (<html> and <body> made the window's height and clipped) is a page's lock.
+    if (Math.max(root.scrollHeight, body.scrollHeight) > innerHeight && !fixedCovers(0.5).length) {
+      const rootStyle = getComputedStyle(root);
+      const bodyClipsItself = rootStyle.overflowX !== "visible" || rootStyle.overflowY !== "visible";
       for (const el of [root, body]) {
-        if (!/^(hidden|clip)$/.test(getComputedStyle(el).overflowY)) continue;
+        const style = getComputedStyle(el);
+        if (!/^(hidden|clip)$/.test(style.overflowY)) continue;
         // <html>'s overflow goes to the viewport; <body>'s too when <html>'s is visible, else it clips itself.
         setReleased(el, "overflow-y", el === root ? "auto" : "visible");
+        // Clipping itself, <body> with one side let go would scroll inside, not the window: both let go
+        // (<html> still clips the sides).
+        if (el === body && bodyClipsItself && /^(hidden|clip)$/.test(style.overflowX)) {
+          setReleased(body, "overflow-x", "visible");
+        }
       }
     }
     if (changes.length) released.set(owner, changes);

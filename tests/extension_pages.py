@@ -329,6 +329,11 @@ FIXED_LOCK_OVERLAY_PAGE = OVERLAY_PAGE.replace(
     "document.body.classList.add('modal-open');",
     "Object.assign(document.body.style, {position: 'fixed', top: '0px', width: '100%'});",
 )
+# The same, its scrolling stopped by a class on <html> that makes <html> and <body> the window's height
+# and clips them: the page is then no taller than the window, its text cut off inside <body>.
+HEIGHT_LOCK_OVERLAY_PAGE = OVERLAY_PAGE.replace(
+    "document.body.classList.add('modal-open');", "document.documentElement.classList.add('lock');"
+).replace("</style>", " html.lock, html.lock body { height: 100%; overflow: hidden; }</style>", 1)
 # The modal dialog closed as the page loads, opened by the page later (the tests open it).
 DIALOG_LATER_PAGE = MODAL_PAGE.replace("document.getElementById('appeal-dialog').showModal();", "")
 # The backdrop overlay in the page from the start, not shown, and neither the lock (the tests show both).
@@ -402,6 +407,7 @@ PAGES = {
     "/overlay-late.html": LATE_LOCK_OVERLAY_PAGE,
     "/overlay-hidden.html": HIDDEN_OVERLAY_PAGE,
     "/overlay-fixed.html": FIXED_LOCK_OVERLAY_PAGE,
+    "/overlay-height.html": HEIGHT_LOCK_OVERLAY_PAGE,
     "/dialog-later.html": DIALOG_LATER_PAGE,
     "/styled-box.html": STYLED_BOX_PAGE,
     "/hidden-box.html": HIDDEN_BOX_PAGE,

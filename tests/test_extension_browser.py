@@ -374,6 +374,7 @@ OVERLAY = r"<div data-hush-id=([0-9a-z]+) id=overlay>"
         ("/overlay.html", "overflowY", "hidden", ""),
         ("/overlay-late.html", "overflowY", "hidden", ""),
         ("/overlay-fixed.html", "position", "fixed", "fixed"),  # <body> fixed in place, as phones need
+        ("/overlay-height.html", "overflowY", "hidden", ""),  # <html>, <body> the window's height, clipped
     ],
 )
 def test_a_collapsed_overlay_lets_the_page_scroll(browser, fake, page, site, path, prop, locked, inline):
