@@ -786,7 +786,8 @@
   function noteMutations(records) {
     for (const record of records) {
       if (record.type === "attributes") {
-        if (hidden.size) noteOpened(record.target);
+        if (record.attributeName === "data-hush-hidden") markAgain(record.target);
+        else if (hidden.size) noteOpened(record.target);
         continue;
       }
       if (record.type === "characterData") {
@@ -893,6 +894,22 @@
       }
     }
     if (shown) reportCount();
+  }
+
+  // A page that brings its elements' attributes in line with its own markup (morphdom, idiomorph: Turbo,
+  // htmx) takes Hush's mark off a collapsed block: the block showed under its "Appeal hidden" bar, still
+  // counted. The mark is put back, up to MAX_REMARKED times a block; past that the block is shown.
+  const MAX_REMARKED = 20;
+  const remarked = new WeakMap();
+
+  function markAgain(el) {
+    if (!hidden.has(el) || el.hasAttribute("data-hush-hidden")) return;
+    if (spend(remarked, el, MAX_REMARKED)) {
+      el.setAttribute("data-hush-hidden", mode);
+    } else {
+      unhide(el);
+      reportCount();
+    }
   }
 
   // A dialog collapsed while closed and opened later by the page (showModal) would leave the rest of the
@@ -1154,7 +1171,7 @@
     initialDone = false;
     observer = new MutationObserver(onMutations);
     observer.observe(document.body, { childList: true, subtree: true, characterData: true,
-      characterDataOldValue: true, attributes: true, attributeFilter: ["open"] });
+      characterDataOldValue: true, attributes: true, attributeFilter: ["open", "data-hush-hidden"] });
 
     removedSinceSent = false;
     // The serialiser gives up past MAX_ELEMENTS (too big), rather than counting them all first.

@@ -204,6 +204,29 @@ def test_a_shown_block_stays_shown_when_the_page_draws_it_again(browser, fake, p
         assert page.locator("#support p").first.is_visible(), name
 
 
+def test_a_collapsed_box_whose_attributes_the_page_brings_in_line_stays_collapsed(browser, fake, page, site):
+    """A page that brings its elements' attributes in line with its markup (morphdom, idiomorph) took
+    Hush's mark off the collapsed box: the box showed under its "Appeal hidden" bar, and the badge still
+    counted it. The mark is put back; past 20 times the box is shown, bar and count along."""
+    hide_asking_boxes(browser, fake, page, f"http://127.0.0.1:{site}/article.html")
+    tab = browser.tab_id(page)
+    morph = """() => { const box = document.getElementById('support');
+        for (const a of Array.from(box.attributes)) {
+            if (!['id', 'class'].includes(a.name)) box.removeAttribute(a.name);
+        } }"""
+    page.evaluate(morph)
+    page.wait_for_timeout(300)
+    assert not page.locator("#support h2").is_visible()
+    assert page.locator("hush-placeholder").count() == 1 and browser.badge(tab) == "1"
+    for _ in range(20):
+        page.evaluate(morph)
+        page.wait_for_timeout(20)
+    page.wait_for_function("!document.querySelector('hush-placeholder')", timeout=3000)
+    assert page.locator("#support h2").is_visible()
+    page.wait_for_timeout(200)
+    assert browser.badge(tab) in ("", "0")
+
+
 def test_pausing_a_site_pauses_its_other_tabs(browser, fake, page, site):
     """The popup pauses the site in its own tab and in every other tab of the site; resuming, likewise."""
     url = f"http://127.0.0.1:{site}/article.html"
