@@ -491,13 +491,17 @@
   let releaseAgainTimer = 0;
   const watched = new Set();
 
+  function lookAgainSoon() {
+    clearTimeout(showingTimer);
+    showingTimer = setTimeout(lookAgain, 50);
+  }
+
   function watchShowing(el) {
     if (!showingWatch) {
-      showingWatch = new MutationObserver(() => {
-        clearTimeout(showingTimer);
-        showingTimer = setTimeout(lookAgain, 50);
-      });
+      showingWatch = new MutationObserver(lookAgainSoon);
       for (const x of [document.documentElement, document.body]) showingWatch.observe(x, WATCHED);
+      // A popover opened by the page (showPopover) changes no attribute; its toggle event does not bubble.
+      document.addEventListener("toggle", lookAgainSoon, true);
     }
     if (!watched.has(el)) {
       for (let x = el; x && x !== document.body && x !== document.documentElement; x = x.parentElement) {
@@ -764,6 +768,7 @@
     flushTimer = 0;
     if (showingWatch) showingWatch.disconnect();
     showingWatch = null;
+    document.removeEventListener("toggle", lookAgainSoon, true);
     watched.clear();
   }
 

@@ -378,6 +378,11 @@ HIDDEN_BOX_PAGE = article_page(
     appeal=APPEAL_BOX.replace('<aside class="support-box"', "<aside hidden class=support-box")
 )
 
+# The appeal box in a popover, closed until the tests open it.
+POPOVER_BOX_PAGE = article_page(
+    appeal=APPEAL_BOX.replace('<aside class="support-box"', "<aside popover class=support-box")
+)
+
 # The appeal box kept out of sight by a style rule on the element around it, until a class there shows it.
 DRAWER_BOX_PAGE = article_page(
     extra_head="<style>#drawer:not(.open) > .support-box { display: none; }</style>",
@@ -412,6 +417,7 @@ PAGES = {
     "/styled-box.html": STYLED_BOX_PAGE,
     "/hidden-box.html": HIDDEN_BOX_PAGE,
     "/drawer-box.html": DRAWER_BOX_PAGE,
+    "/popover-box.html": POPOVER_BOX_PAGE,
     "/overlay-wrapped.html": WRAPPED_OVERLAY_PAGE,
     "/redrawing.html": REDRAWING_PAGE,
     "/flat.html": FLAT_PAGE,

@@ -348,6 +348,20 @@ def test_a_block_the_page_shows_through_the_element_around_it_gets_its_bar(brows
     assert browser.badge(tab) == "1"
 
 
+def test_a_collapsed_popover_the_page_opens_later_gets_its_bar(browser, fake, page, site):
+    """Opening a popover (showPopover) changes none of the attributes watched: the box stayed collapsed
+    without a bar the reader could use to show it, and uncounted."""
+    hide_asking_boxes(browser, fake, page, f"http://127.0.0.1:{site}/popover-box.html")
+    tab = browser.tab_id(page)
+    page.wait_for_timeout(300)
+    assert not page.locator("hush-placeholder").is_visible() and browser.badge(tab) in ("", "0")
+    page.evaluate("document.getElementById('support').showPopover()")
+    page.locator("hush-placeholder").wait_for(state="visible", timeout=3000)
+    assert not page.locator("#support h2").is_visible()
+    page.wait_for_timeout(200)
+    assert browser.badge(tab) == "1"
+
+
 def test_an_overlay_the_page_shows_through_its_root_element_releases_its_lock(browser, fake, page, site):
     """An overlay shown by a class on the element the whole page stands in (an app's root), the page's
     scrolling stopped by a style rule that follows that class: nothing on the overlay, <html> or <body>
