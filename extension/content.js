@@ -632,6 +632,18 @@
     return location.href.split("#")[0];
   }
 
+  const TEXT_FIELDS = "textarea, input:not([type]), input[type=text], input[type=email], input[type=search], " +
+    "input[type=tel], input[type=url], input[type=number], input[type=password]";
+
+  /** Whether the reader is typing in el: its focused field holds words the page did not put there. Such a
+   * block is left in view (collapsed, it took the focus and the rest of the typing with it). */
+  function typingIn(el) {
+    const field = document.activeElement;
+    if (!field || field === document.body || !el.contains(field)) return false;
+    if (field.isContentEditable) return /\S/.test(field.textContent);
+    return field.matches(TEXT_FIELDS) && field.value !== field.defaultValue;
+  }
+
   /** Whether el copies a block the reader showed, drawn again where it was: then it is kept shown. */
   function drawnAgain(el) {
     if (!revealedTexts.size) return false;
@@ -696,7 +708,7 @@
       // Every read (text, computed style) before the first write, so the page's style is worked out once;
       // only a collapsed overlay's release (releaseOverlay) reads the page again after the writes.
       if (revealedTexts.size && address() !== revealedAt) revealedTexts.clear();
-      const safe = targets.filter(([el]) => safeToHide(el, bodyText) && !drawnAgain(el));
+      const safe = targets.filter(([el]) => safeToHide(el, bodyText) && !drawnAgain(el) && !typingIn(el));
       const inline = safe.map(([el]) => mode === "placeholder" && isInline(el));
       const unseen = safe.map(([el]) => !shownByPage(el));
       const overlays = safe.filter(([el]) => isOverlay(el)).map(([el]) => el);

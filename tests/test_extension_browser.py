@@ -22,6 +22,7 @@ from extension_pages import (
     assert_untouched,
     fragments_settle,
     hide_matches,
+    open_answered,
     open_article,
     wait_appeal_collapsed,
     wheel_scrolls,
@@ -150,6 +151,34 @@ def test_appeal_injected_after_load_is_collapsed(hush, page, site):
     assert stats["perf"]["fragmentsSent"] >= 1
     # Only the new subtree went to the endpoint, not the whole page again.
     assert stats["perf"]["fragmentChars"] < stats["perf"]["payloadChars"]
+
+
+def test_an_appeal_the_reader_is_typing_in_is_left_in_view(browser, fake, page, site):
+    """A block added with a field the reader is typing in (collapsed, it took the focus along and the rest
+    of the typing was lost) is left in view; a field the page filled itself does not count."""
+    section = re.compile(r"<section data-hush-id=([0-9a-z]+)")
+    for typed, kept in (("me@example.org", True), ("", False)):
+        url = f"http://127.0.0.1:{site}/late.html?manual"
+        open_answered(browser, fake, page, url, section.findall, hidden=0)
+        tab = browser.tab_id(page)
+        sent = browser.stats(tab)["perf"]["fragmentsSent"]
+        page.evaluate(
+            """() => { window.injectAppeal();
+            document.getElementById('late-appeal').insertAdjacentHTML('beforeend',
+                '<input id="email" type="email" value="your e-mail">');
+            document.getElementById('email').focus(); }"""
+        )
+        page.keyboard.type(typed)
+        deadline = time.monotonic() + 10
+        while browser.stats(tab)["perf"]["fragmentsSent"] == sent:
+            assert time.monotonic() < deadline, "the new box was never sent"
+            page.wait_for_timeout(50)
+        page.wait_for_timeout(500)
+        hidden = page.evaluate("document.getElementById('late-appeal').hasAttribute('data-hush-hidden')")
+        assert hidden is not kept, typed
+        if kept:
+            assert page.evaluate("document.activeElement.id") == "email"
+            assert typed in page.evaluate("document.getElementById('email').value")
 
 
 REPLACE_FEED = """(round) => {
