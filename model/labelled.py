@@ -140,7 +140,7 @@ def label_warnings(pages: Iterable[LabelledPage]) -> list[str]:
             lines.append(f"{p.path}: a label on {', '.join(f'<{t}>' for t in wide)} takes in the whole page")
         inner = sum(1 for e in labelled if any(a.get(LABEL_ATTR) is not None for a in e.iterancestors()))
         if inner:
-            lines.append(f"{p.path}: {inner} label(s) inside another label (the outer one decides)")
+            lines.append(f"{p.path}: {inner} label(s) inside another label (the inner one decides its text)")
         appeals = [e for e in labelled if e.get(LABEL_ATTR).strip().lower() == "appeal"]
         if appeals and not p.has_appeal:
             lines.append(f"{p.path}: its appeal labels hold no text, so nothing on it is learnt as an appeal")
@@ -150,14 +150,30 @@ def label_warnings(pages: Iterable[LabelledPage]) -> list[str]:
 CORRECTION_META = b'name="hush-correction"'  # as the extension writes it (extension/content.js)
 
 
+# The two marks in the encodings a saved page may be in: a UTF-16 page labelled by hush label stays UTF-16.
+_MARKS = tuple(
+    mark.decode().encode(encoding)
+    for mark in (LABEL_ATTR.encode(), CORRECTION_META)
+    for encoding in ("ascii", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+)
+NOT_LABELLED = "nothing on it says what it holds (no data-hush-label, no no-appeal note, no sidecar label)"
+
+
 def has_labels(path: Path) -> bool:
-    """Whether the page was labelled: an element carries a label, or it is a reader's correction (a "not
-    an appeal" page from the extension labels nothing: all of it is content)."""
+    """Whether the page was labelled: an element carries a label (however it is spelt), or it is a reader's
+    correction (a "not an appeal" page from the extension, or one saved with no appeal by hush label,
+    labels nothing: all of it is content)."""
     try:
-        data = path.read_bytes()
+        data = path.read_bytes().lower()
     except OSError:
         return False
-    return LABEL_ATTR.encode() in data or CORRECTION_META in data
+    return any(mark in data for mark in _MARKS)
+
+
+def is_labelled(page: LabelledPage) -> bool:
+    """Whether something says what the page holds: a label, a correction's note, its sidecar's label. A page
+    saved and never labelled says none of it, and read as labelled it would say all of it is content."""
+    return bool(page.meta.get("label")) or has_labels(page.path)
 
 
 def load_pages(

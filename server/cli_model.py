@@ -83,7 +83,7 @@ def rules_text(path: Path, rules: FilterList) -> str:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from model.evaluate import evaluate
-    from model.labelled import label_warnings, load_pages
+    from model.labelled import NOT_LABELLED, is_labelled, label_warnings, load_pages
 
     require_existing(args.pages)
     model = _model(args.model)
@@ -98,6 +98,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise CliError("no HTML pages to evaluate" + (" that could be read" if problems else ""))
     for line in label_warnings(pages):
         print(f"hush evaluate: warning: {line}", file=sys.stderr)
+    for page in pages:
+        if not is_labelled(page):
+            print(f"hush evaluate: warning: {page.path}: {NOT_LABELLED}: scored as content", file=sys.stderr)
     results, total = evaluate(model, pages)
     if not total["appeal_chars"]:
         print(

@@ -309,7 +309,10 @@ def _peer_report(rules: FilterList, path: Path, result: TrainResult) -> Peer:
 
 
 def _load(folders: list[Path], strict: bool, bar: Callable[[str, int, int], None]) -> list:
-    from model.labelled import label_warnings, load_pages
+    """The labelled pages below the folders; those that cannot be read, or that nothing labels (trained,
+    all of their text would be content, a page of your own at ten times a corpus page's weight), are
+    named and left out."""
+    from model.labelled import NOT_LABELLED, is_labelled, label_warnings, load_pages
 
     if not folders:
         return []
@@ -323,6 +326,11 @@ def _load(folders: list[Path], strict: bool, bar: Callable[[str, int, int], None
         bar.finish()
     for problem in problems:
         print(f"hush train: skipped {problem}", file=sys.stderr)
+    for page in [p for p in pages if not is_labelled(p)]:
+        if strict:
+            raise CliError(f"{page.path}: {NOT_LABELLED} (--strict)")
+        print(f"hush train: skipped {page.path}: {NOT_LABELLED}; label it with hush label", file=sys.stderr)
+        pages.remove(page)
     for line in label_warnings(pages):
         print(f"hush train: warning: {line}", file=sys.stderr)
     return pages

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from model.labelled import has_labels
 from server.cli import main
 
 APPEAL_PAGE = """<html><body><article><p>The ferry timetable changes next week.</p>
@@ -218,7 +219,7 @@ def test_labels_against_the_guideline_are_named(capsys, tmp_path):
     code, _, err = run(capsys, "evaluate", str(tmp_path))
     assert code == 0
     assert "body.html: a label on <body> takes in the whole page" in err, err
-    assert "nested.html: 1 label(s) inside another label" in err, err
+    assert "nested.html: 1 label(s) inside another label (the inner one decides its text)" in err, err
     assert "empty.html: its appeal labels hold no text, so nothing on it is learnt" in err, err
     assert err.count("hold no text") == 1, err  # an image labelled beside an appeal with text is fine
 
@@ -246,6 +247,18 @@ def test_evaluating_pages_without_any_appeal_says_what_the_scores_mean(capsys, t
     code, out, err = run(capsys, "evaluate", str(page))
     assert code == 0 and "recall 1.000" in out
     assert "no page labels an appeal" in err
+    assert f"{page}: nothing on it says what it holds" in err and "scored as content" in err
+
+
+def test_a_page_labelled_in_utf_16_counts_as_labelled(capsys, tmp_path):
+    """hush label saves a UTF-16 page in UTF-16; its label, looked for as ASCII bytes, was not found, and
+    hush train refused the folder as holding no labelled page."""
+    (tmp_path / "u16.html").write_bytes(APPEAL_PAGE.encode("utf-16"))
+    code, out, err = run(capsys, "evaluate", str(tmp_path))
+    assert code == 0 and "nothing on it says" not in err and "u16.html       23" in out, (out, err)
+    assert has_labels(tmp_path / "u16.html")
+    (tmp_path / "upper.html").write_text(APPEAL_PAGE.replace("data-hush-label", "DATA-HUSH-LABEL"))
+    assert has_labels(tmp_path / "upper.html")
 
 
 def test_classify_prints_the_blocks_it_would_hide(capsys, tmp_path):

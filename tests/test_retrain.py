@@ -123,6 +123,22 @@ def test_a_page_given_twice_is_trained_once(tmp_path, capsys):
     )
 
 
+def test_a_page_nothing_labels_is_left_out(tmp_path, capsys):
+    """A page saved and never labelled (the original beside its labelled copy) was trained as a page with
+    no appeal, at ten times a corpus page's weight, and could undo what its labelled copy taught."""
+    corpus = write_corpus(tmp_path / "corpus", {**SITES, **MORE_SITES}, per_site=1)
+    mine = tmp_path / "mine"
+    write_lamp_pages(mine, LAMP_TOPICS[:1])
+    labelled = (mine / "lamp-0.html").read_text(encoding="utf-8")
+    assert "data-hush-label" in labelled
+    (mine / "original.html").write_text(labelled.replace('data-hush-label="appeal"', ""), encoding="utf-8")
+    assert train(corpus, "--with", mine, "--out", tmp_path / "m.skops") == 0
+    err = capsys.readouterr().err
+    assert f"skipped {mine / 'original.html'}: nothing on it says what it holds" in err, err
+    assert load_model(tmp_path / "m.skops").metadata["own_pages"] == 1
+    assert train(corpus, "--with", mine, "--out", tmp_path / "n.skops", "--strict") == 2
+
+
 def write_poison(folder: Path) -> Path:
     """Pages like the held-out sites' own with every paragraph (story, related box, footer) labelled as
     appeal: a model that learns this hides content there."""
