@@ -105,12 +105,14 @@ def same_page_labelled(saved: Path, page: Path) -> bool:
     return without_labels(copy) == without_labels(page.read_bytes())
 
 
+_EMPTY_HEAD = re.compile(rb"<head\s*>\s*</head\s*>", re.IGNORECASE)
+
+
 def without_labels(data: bytes) -> bytes:
-    """A page's bytes less its labels and the note a page saved with no appeal gets."""
-    data = _LABEL.sub(b"", data)
-    for note in _NOTES:
-        data = data.replace(note.encode(), b"")
-    return data
+    """A page's bytes less its labels, the note a page saved with no appeal gets and any empty <head>: the
+    note's own, and a page's whose empty <head> took the note (it then reads as the note's own)."""
+    data = _LABEL.sub(b"", data).replace(NO_APPEAL_META.encode(), b"")
+    return _EMPTY_HEAD.sub(b"", data)
 
 
 @dataclass(frozen=True, order=True)

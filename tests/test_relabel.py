@@ -22,6 +22,7 @@ from model.relabel import (
     load_source,
     map_start_tags,
     parse_source,
+    same_page_labelled,
     splice,
     start_tags,
     without_labels,
@@ -217,6 +218,17 @@ def test_a_page_saved_with_no_appeal_says_so_for_training(tmp_path: Path) -> Non
     assert again.render([]) == out.read_bytes()  # said once
     marked = again.render([block(again, "Harbour news.").id]).decode()
     assert NO_APPEAL_META not in marked and marked == page.replace("<p>", f"<p{LABEL_TEXT}>")
+
+
+def test_a_page_with_an_empty_head_saved_with_no_appeal_is_still_its_own_copy(tmp_path: Path) -> None:
+    """The note went into the page's empty <head></head>, which then read as the note's own wrapper: taken
+    out with it, the copy no longer matched the page, and hush label refused to go on from it."""
+    page = "<!DOCTYPE html><html><head></head><body><p>Harbour news.</p></body></html>"
+    path = write(tmp_path, page)
+    out = save(labelling(path), tmp_path, [])
+    assert out.read_bytes().decode() == page.replace("<head>", "<head>" + NO_APPEAL_META)
+    assert same_page_labelled(out, path)
+    assert not same_page_labelled(out, write(tmp_path, page.replace("Harbour", "Ferry"), "other.html"))
 
 
 def test_the_elements_the_guideline_never_labels_cannot_be_chosen(tmp_path: Path) -> None:
