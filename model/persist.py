@@ -86,14 +86,19 @@ def types_in(path: Path) -> set[str]:
 def save(model: HushModel, path: Path) -> None:
     """Write the model atomically: a temporary file beside the target, moved into place when complete."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    with replaced_atomically(path) as tmp:
+        dump(model, tmp)
+
+
+def dump(model: HushModel, file: Path) -> None:
+    """Write the model to ``file`` as it is (:func:`save` writes it atomically)."""
     payload = {
         "block": model.block_model,
         "box": model.box_model,
         "sequence": model.sequence_model,
         "metadata": json.dumps(model.metadata, sort_keys=True),
     }
-    with replaced_atomically(path) as tmp:
-        sio.dump(payload, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+    sio.dump(payload, file, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
 
 
 def load(path: Path) -> HushModel:

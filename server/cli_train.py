@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import zipfile
 from collections.abc import Callable
@@ -149,7 +151,7 @@ def run_train(args: argparse.Namespace) -> int:
         check_can_write(args.report, "--report")
     _check_not_inputs(args)
     bar = ProgressBar()
-    pages, own = _load(args.folders, args.strict, bar), _load(args.own, args.strict, bar)
+    pages, own = _load(args.folders, args.strict, bar), _load(args.own, args.strict, bar, own=True)
     pages, own = _without_copies(pages, own)
     current = _current_model(args)
     result = _trained(
@@ -170,8 +172,9 @@ def run_train(args: argparse.Namespace) -> int:
     print("\n".join(cv_lines(result.report)))
     _warn_if_few_sites([*pages, *own])
     out = args.out
+    refused = None  # the comparison, when it keeps the model from replacing the current one
     if current is not None:
-        from model.compare import MAX_PRECISION_DROP, compare, scores, trained_elsewhere
+        from model.compare import compare, scores, trained_elsewhere
 
         comparison = compare(current, model, result.held_out, own)
         elsewhere = trained_elsewhere(current, model)
@@ -186,66 +189,121 @@ def run_train(args: argparse.Namespace) -> int:
             comparison.reference = scores(reference, result.held_out)
         print("\n".join(comparison_lines(comparison, str(current.path))))
         if not comparison.acceptable and not args.force:
-            aside = out.with_name(f"{out.stem}.candidate{out.suffix or '.skops'}")
-            _save(model, aside)
-            by = (
-                "your pages would lower held-out precision"
-                if comparison.reference is not None
-                else "held-out precision would drop"
-            )
-            print(
-                f"not replaced: {by} by {comparison.precision_drop:.3f} (more than {MAX_PRECISION_DROP}). "
-                f"{out} {'is unchanged' if out.exists() else 'is not written'}; the new model is in {aside} "
-                "(--force writes it anyway)."
-            )
-            return 1
-    # The model is written last, after the report and its halvings (minutes more): a run stopped or
-    # failing before then leaves the file at --out as it was.
-    if args.report and result.report:
-        from model.report import markdown
+            refused = comparison
+    target = out.with_name(f"{out.stem}.candidate{out.suffix or '.skops'}") if refused else out
+    # The report and its halvings (minutes more) come first: a run stopped or failing before the end leaves
+    # the file at --out as it was. The two files are then written together, a stop held off meanwhile, so
+    # that the report never names a model the file does not hold.
+    text = _report(args, result, pages, own, rules, bar) if args.report and result.report else None
+    _write(model, target, text, args.report)
+    if refused:
+        from model.compare import MAX_PRECISION_DROP
 
-        command = " ".join(["hush train", *meta["folders"], "--out", str(out), "--report", str(args.report)])
-        command += "".join(f" --with {folder}" for folder in meta.get("own_folders", []))
-        if own and args.weight != OWN_WEIGHT:
-            command += f" --weight {args.weight:g}"
-        peer = None
-        if rules is not None:
-            command += f" --peer {args.peer}"
-            peer = _peer_report(rules, args.peer, result)
-        halves = {}
-        if args.halvings:
-            from model.halves import whole_runs
-
-            command += f" --halvings {args.halvings}"
-            halves = whole_runs(
-                pages,
-                meta["folders"],
-                args.halvings,
-                own=own,
-                own_folders=meta.get("own_folders"),
-                own_weight=args.weight,
-                workers=args.jobs,
-                progress=bar,
-            )
-            bar.finish()
-        text = markdown(
-            result.report,
-            result.per_page,
-            meta,
-            command,
-            result.page_info,
-            peer,
-            unseen=result.unseen,
-            ranked=result.ranking,
-            halves=halves,
+        by = (
+            "your pages would lower held-out precision"
+            if refused.reference is not None
+            else "held-out precision would drop"
         )
-        _write_report(text, args.report)
-    _save(model, out)
+        print(
+            f"not replaced: {by} by {refused.precision_drop:.3f} (more than {MAX_PRECISION_DROP}). "
+            f"{out} {'is unchanged' if out.exists() else 'is not written'}; the new model is in {target} "
+            f"(--force writes it anyway){'; the report describes it' if text else ''}."
+        )
+        return 1
     print(
         f"wrote {out} ({model.version}, thresholds: {threshold_text(model.threshold)}); "
         f"serve it with: hush serve --model {out}"
     )
     return 0
+
+
+def _write(model: HushModel, target: Path, text: str | None, report: Path | None) -> None:
+    """Write the model (and the report, when there is one) whole or not at all: each into a temporary file
+    beside it, then both moved into place together, Ctrl-C and SIGTERM held off for those two moves alone.
+    A stop while they are written leaves both files as they were; it never leaves a report naming a
+    model that the file does not hold."""
+    from model.persist import dump
+
+    writing = target
+    try:
+        with _SignalsHeld() as held, contextlib.ExitStack() as files:
+            if text is not None and report is not None:
+                writing = report
+                report.parent.mkdir(parents=True, exist_ok=True)
+                files.enter_context(replaced_atomically(report)).write_text(text, encoding="utf-8")
+            writing = target
+            target.parent.mkdir(parents=True, exist_ok=True)
+            dump(model, files.enter_context(replaced_atomically(target)))
+            held.hold()  # the files' moves into place, as the block ends
+    except OSError as err:
+        what = "the report " if writing == report else ""
+        raise CliError(f"cannot write {what}{writing}: {err.strerror or err}") from None
+
+
+class _SignalsHeld(contextlib.AbstractContextManager):
+    """From :meth:`hold` to the end of the block, Ctrl-C and SIGTERM wait; they take effect after it."""
+
+    SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+    def __init__(self) -> None:
+        self.held = False
+
+    def hold(self) -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, self.SIGNALS)
+        self.held = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self.held:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, self.SIGNALS)
+
+
+def _report(
+    args: argparse.Namespace,
+    result: TrainResult,
+    pages: list,
+    own: list,
+    rules: FilterList | None,
+    bar: ProgressBar,
+) -> str:
+    """The report's Markdown, with the halvings when asked for (a training on each half of the sites)."""
+    from model.report import markdown
+
+    meta = result.model.metadata
+    command = " ".join(["hush train", *meta["folders"], "--out", str(args.out), "--report", str(args.report)])
+    command += "".join(f" --with {folder}" for folder in meta.get("own_folders", []))
+    if own and args.weight != OWN_WEIGHT:
+        command += f" --weight {args.weight:g}"
+    peer = None
+    if rules is not None:
+        command += f" --peer {args.peer}"
+        peer = _peer_report(rules, args.peer, result)
+    halves = {}
+    if args.halvings:
+        from model.halves import whole_runs
+
+        command += f" --halvings {args.halvings}"
+        halves = whole_runs(
+            pages,
+            meta["folders"],
+            args.halvings,
+            own=own,
+            own_folders=meta.get("own_folders"),
+            own_weight=args.weight,
+            workers=args.jobs,
+            progress=bar,
+        )
+        bar.finish()
+    return markdown(
+        result.report,
+        result.per_page,
+        meta,
+        command,
+        result.page_info,
+        peer,
+        unseen=result.unseen,
+        ranked=result.ranking,
+        halves=halves,
+    )
 
 
 def _without_copies(*groups: list) -> list[list]:
@@ -308,10 +366,11 @@ def _peer_report(rules: FilterList, path: Path, result: TrainResult) -> Peer:
     return Peer(rules_text(path, rules), cross_validated, peer_counts(rules, held), origins)
 
 
-def _load(folders: list[Path], strict: bool, bar: Callable[[str, int, int], None]) -> list:
-    """The labelled pages below the folders; those that cannot be read, or that nothing labels (trained,
-    all of their text would be content, a page of your own at ten times a corpus page's weight), are
-    named and left out."""
+def _load(folders: list[Path], strict: bool, bar: Callable[[str, int, int], None], own: bool = False) -> list:
+    """The pages below the folders, those that cannot be read named and left out. Of your own pages
+    (``own``), those that nothing labels too: the original saved beside its labelled copy would be trained
+    as all content, at ten times a corpus page's weight. (A corpus folder may hold pages of content with
+    no label at all.)"""
     from model.labelled import NOT_LABELLED, is_labelled, label_warnings, load_pages
 
     if not folders:
@@ -326,7 +385,7 @@ def _load(folders: list[Path], strict: bool, bar: Callable[[str, int, int], None
         bar.finish()
     for problem in problems:
         print(f"hush train: skipped {problem}", file=sys.stderr)
-    for page in [p for p in pages if not is_labelled(p)]:
+    for page in [p for p in pages if own and not is_labelled(p)]:
         if strict:
             raise CliError(f"{page.path}: {NOT_LABELLED} (--strict)")
         print(f"hush train: skipped {page.path}: {NOT_LABELLED}; label it with hush label", file=sys.stderr)
@@ -357,22 +416,3 @@ def _current_model(args: argparse.Namespace) -> HushModel | None:
         raise CliError(
             f"cannot compare with the current model: {err}; --force replaces it without comparing"
         ) from None
-
-
-def _write_report(text: str, path: Path) -> None:
-    """Write the report whole or not at all (a report being replaced is never left half written)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with replaced_atomically(path) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-    except OSError as err:
-        raise CliError(f"cannot write the report {path}: {err.strerror or err}") from None
-
-
-def _save(model: HushModel, path: Path) -> None:
-    from model.persist import save
-
-    try:
-        save(model, path)
-    except OSError as err:
-        raise CliError(f"cannot write {path}: {err.strerror or err}") from None

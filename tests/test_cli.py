@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -344,3 +345,23 @@ def test_serve_refuses_settings_it_cannot_honour(capsys, argv):
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert f"error: argument {argv[0]}: at most" in err or err.startswith(f"hush serve: error: {argv[0]} is")
+
+
+def test_a_stop_as_the_model_and_report_are_moved_into_place_waits_for_both():
+    """A SIGTERM between the report and the model left a report naming a model the file did not hold."""
+    import signal
+
+    from server.cli_train import _SignalsHeld
+
+    received = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    try:
+        with _SignalsHeld() as held:
+            os.kill(os.getpid(), signal.SIGTERM)  # while the files are written: at once
+            assert received == [signal.SIGTERM]
+            held.hold()
+            os.kill(os.getpid(), signal.SIGTERM)  # as they are moved into place: after
+            assert received == [signal.SIGTERM]
+        assert received == [signal.SIGTERM, signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -154,12 +154,15 @@ def test_a_model_worse_on_held_out_pages_is_refused_unless_forced(base, current,
     poison = write_poison(tmp_path / "poison")
     before = current.read_bytes()
 
-    assert train(base[0], "--with", poison, "--weight", "50", "--out", current) == 1
+    report = tmp_path / "report.md"
+    assert train(base[0], "--with", poison, "--weight", "50", "--out", current, "--report", report) == 1
     out = capsys.readouterr().out
     assert "not replaced" in out and "held-out precision change" in out, out
     assert current.read_bytes() == before
     candidate = current.with_name("hush-model.candidate.skops")
     assert load_model(candidate).metadata["own_pages"] == len(MORE_SITES)
+    # The report describes the candidate: it was not written at all.
+    assert "the report describes it" in out and load_model(candidate).version in report.read_text()
 
     assert train(base[0], "--with", poison, "--weight", "50", "--out", current, "--force") == 0
     assert current.read_bytes() != before and "wrote" in capsys.readouterr().out
