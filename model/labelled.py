@@ -204,6 +204,14 @@ def file_digest(path: Path) -> bytes:
     return hashlib.sha256(path.read_bytes()).digest()
 
 
+def digest_if_any(path: Path) -> bytes | None:
+    """:func:`file_digest`, or None when there is no file there (a file written meanwhile is told by it)."""
+    try:
+        return file_digest(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
 def corpus_digest(pages: Iterable[LabelledPage]) -> str:
     """A digest of the training pages' bytes and names: the same corpus gives the same digest."""
     h = hashlib.sha256()

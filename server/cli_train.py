@@ -129,6 +129,7 @@ def _check_not_inputs(args: argparse.Namespace) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from model.labelled import digest_if_any
     from model.train import relative_folders
     from server.progress import ProgressBar
     from server.train_summary import comparison_lines, cv_lines
@@ -153,6 +154,7 @@ def run_train(args: argparse.Namespace) -> int:
     bar = ProgressBar()
     pages, own = _load(args.folders, args.strict, bar), _load(args.own, args.strict, bar, own=True)
     pages, own = _without_copies(pages, own)
+    on_disk = digest_if_any(args.out)  # another run writing there meanwhile is not replaced unseen
     current = _current_model(args)
     result = _trained(
         pages,
@@ -190,12 +192,20 @@ def run_train(args: argparse.Namespace) -> int:
         print("\n".join(comparison_lines(comparison, str(current.path))))
         if not comparison.acceptable and not args.force:
             refused = comparison
-    target = out.with_name(f"{out.stem}.candidate{out.suffix or '.skops'}") if refused else out
+    moved = digest_if_any(out) != on_disk  # written by another run since this one compared with it
+    target = out.with_name(f"{out.stem}.candidate{out.suffix or '.skops'}") if refused or moved else out
     # The report and its halvings (minutes more) come first: a run stopped or failing before the end leaves
     # the file at --out as it was. The two files are then written together, a stop held off meanwhile, so
     # that the report never names a model the file does not hold.
     text = _report(args, result, pages, own, rules, bar) if args.report and result.report else None
     _write(model, target, text, args.report)
+    if moved:
+        print(
+            f"not replaced: {out} changed while this run trained (another hush train writing there?), so it "
+            f"was not compared with the new model, which is in {target}; run again to compare the two"
+            f"{'; the report describes it' if text else ''}."
+        )
+        return 1
     if refused:
         from model.compare import MAX_PRECISION_DROP
 

@@ -24,7 +24,7 @@ from lxml import etree
 
 from model.errors import PageError
 from model.files import replaced_atomically
-from model.labelled import file_digest
+from model.labelled import digest_if_any
 from model.relabel import (
     ChoiceError,
     Labelling,
@@ -116,7 +116,7 @@ class LabelSession:
         if target.resolve() == self.page.resolve():
             raise RelabelError(f"{target} is the page being labelled; it is never overwritten")
         with self.lock:
-            if _digest(target) != self.saved:
+            if digest_if_any(target) != self.saved:
                 raise RelabelError(
                     f"{target} changed on disk since this page was opened (another hush label saving "
                     "there?); nothing was written. Stop and run hush label again to go on from it"
@@ -124,19 +124,12 @@ class LabelSession:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             with replaced_atomically(target) as tmp:
                 tmp.write_bytes(data)
-            self.saved = _digest(target)
+            self.saved = digest_if_any(target)
             with contextlib.suppress(PageError):  # what a reload of the labelling page shows: the saved
                 source = load_source(target)
                 root = parse_source(source)
                 self.labelling = Labelling(source, root, segment(root, with_labels=True))
         return {"saved": str(target), "blocks": len(set(marked)), "bytes": len(data)}
-
-
-def _digest(path: Path) -> bytes | None:
-    try:
-        return file_digest(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
 
 
 def open_session(page: Path, out_dir: Path, model: Any) -> LabelSession:
@@ -159,7 +152,8 @@ def open_session(page: Path, out_dir: Path, model: Any) -> LabelSession:
     hide = [bool(x) for x in scored.appeal]
     view = shown_copy(labelling, scores, hide)
     lock = threading.Lock()
-    return LabelSession(page, labelling, out_dir, scores, hide, model.version, view, lock, _digest(saved))
+    saved_digest = digest_if_any(saved)
+    return LabelSession(page, labelling, out_dir, scores, hide, model.version, view, lock, saved_digest)
 
 
 def shown_copy(lab: Labelling, scores: list[float], hide: list[bool]) -> bytes:

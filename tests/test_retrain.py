@@ -168,6 +168,27 @@ def test_a_model_worse_on_held_out_pages_is_refused_unless_forced(base, current,
     assert current.read_bytes() != before and "wrote" in capsys.readouterr().out
 
 
+def test_a_model_written_there_meanwhile_is_not_replaced(base, current, tmp_path, capsys, monkeypatch):
+    """Two runs on one --out: the second compared with the model there when it began, then replaced the
+    one the first run wrote meanwhile, unseen."""
+    import server.cli_train
+
+    meanwhile = b"the model another run wrote"
+    trained = server.cli_train._trained
+
+    def then_another_run_writes(*args, **kwargs):
+        result = trained(*args, **kwargs)
+        current.write_bytes(meanwhile)
+        return result
+
+    monkeypatch.setattr(server.cli_train, "_trained", then_another_run_writes)
+    assert train(base[0], "--out", current, "--force") == 1
+    out = capsys.readouterr().out
+    assert f"not replaced: {current} changed while this run trained" in out, out
+    assert current.read_bytes() == meanwhile
+    assert load_model(current.with_name("hush-model.candidate.skops")).metadata["pages"] > 0
+
+
 def sloppy_copy(corpus: Path, folder: Path) -> Path:
     """The corpus with every related-stories box outside the held-out sites labelled as an appeal: a model
     trained on it hides those boxes, content, on the held-out pages."""
