@@ -69,11 +69,19 @@ def _parser() -> etree.HTMLParser:
 
 
 def decode(data: bytes) -> str:
-    """Decode page bytes, honouring a BOM or meta charset, guessing otherwise."""
+    """Decode page bytes, honouring a BOM or meta charset, guessing otherwise. A page that declares UTF-8
+    is read as UTF-8 whatever stray bytes it holds, each one a U+FFFD, as a browser shows it: guessed
+    again, one stray byte had the whole page read as windows-1250 ("UnterstĂĽtzen")."""
     dammit = UnicodeDammit(data, is_html=True)
-    if dammit.unicode_markup is None:
-        return data.decode("utf-8", errors="replace")
+    if dammit.unicode_markup is None or stray_bytes(dammit):
+        return data.decode("utf-8-sig", errors="replace")
     return dammit.unicode_markup
+
+
+def stray_bytes(dammit: UnicodeDammit) -> bool:
+    """Whether the page declares UTF-8 and holds bytes that are not UTF-8 (so it was read as another)."""
+    declared = (dammit.declared_html_encoding or "").lower().replace("_", "-")
+    return declared in ("utf-8", "utf8") and dammit.original_encoding != "utf-8"
 
 
 WEB = re.compile(r"https?:/", re.IGNORECASE)  # a web address given for a file (a Path keeps one "/")

@@ -24,7 +24,7 @@ from lxml import etree
 
 from model.errors import PageError
 from model.labelled import NEVER_LABELLED, block_label_chars, stamp_all
-from model.parse import decode, parse, read_page
+from model.parse import decode, parse, read_page, stray_bytes
 from model.segment import ID_ATTR, LABEL_ATTR, LABELS, Page, segment
 
 APPEAL = "appeal"
@@ -77,6 +77,11 @@ def load_source(path: str | Path) -> Source:
     data = path.read_bytes()
     dammit = UnicodeDammit(data, is_html=True)
     encoding = dammit.original_encoding
+    if stray_bytes(dammit):
+        raise RelabelError(
+            f"{path}: it declares UTF-8 but holds bytes that are not (shown as \ufffd), so it cannot be "
+            "rewritten exactly; label a copy with those bytes fixed"
+        )
     if not encoding or dammit.unicode_markup != text or dammit.contains_replacement_characters:
         raise RelabelError(f"{path}: cannot tell its character encoding, so it cannot be rewritten exactly")
     try:

@@ -318,6 +318,12 @@ def test_pages_read_with_replacement_characters_are_refused(tmp_path: Path) -> N
         load_source(path)
 
 
+def test_a_page_declaring_utf_8_with_stray_bytes_is_refused_saying_why(tmp_path: Path) -> None:
+    path = write(tmp_path, b'<meta charset="utf-8"><p>Caf\xe9 am Markt</p>')
+    with pytest.raises(RelabelError, match="declares UTF-8 but holds bytes that are not"):
+        load_source(path)
+
+
 def test_pages_that_would_not_encode_back_are_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -159,3 +159,12 @@ def test_encodings_are_detected_from_meta_charset_and_bom(tmp_path):
     bom.write_bytes("<p>Поддержать</p>".encode("utf-16"))
     assert texts(read_page(latin)) == ["Spenden für Vögel"]
     assert texts(read_page(bom)) == ["Поддержать"]
+
+
+def test_a_page_declaring_utf_8_is_read_as_utf_8_whatever_stray_bytes_it_holds(tmp_path):
+    """One byte that is not UTF-8 had the whole page guessed anew, as windows-1250: "UnterstĂĽtzen"."""
+    page = tmp_path / "stray.html"
+    page.write_bytes(b'<meta charset="utf-8"><h3>Unterst\xc3\xbctzen Sie uns</h3><p>Caf\xe9 am Markt</p>')
+    assert texts(read_page(page)) == ["Unterstützen Sie uns", "Caf\ufffd am Markt"]
+    page.write_bytes(b'\xef\xbb\xbf<meta charset="utf-8"><p>Caf\xe9</p>')
+    assert texts(read_page(page)) == ["Caf\ufffd"]  # and its byte order mark is no text
