@@ -266,6 +266,10 @@ class LabelBlock:
     shown: etree._Element  # the element that shows the block: its target, else the block's element
     marked: bool  # labelled appeal in the source
     reason: str = ""  # why it cannot be labelled on its own ("" when it can)
+    # With no element of its own (text loose in a box): the nearest element around it that can carry a
+    # label, labelled when every block it holds is marked, and those blocks.
+    wrapper: etree._Element | None = None
+    wrapped: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -320,6 +324,10 @@ class Labelling:
                 reason = "it has no element of its own"
             self.blocks.append(LabelBlock(i, block_id, target, shown, bool(appeal[i]), reason))
         self.by_id = {b.id: b for b in self.blocks}
+        spans = {el: span for span, els in by_range.items() for el in els}
+        for b in self.blocks:
+            if b.target is None and not b.reason.startswith("it holds"):
+                b.wrapper, b.wrapped = self._wrapper(page.blocks[b.index].element, spans)
         self.groups: list[Group] = []
         labels = page.piece_label or [0] * len(page.piece_block)
         for el in root.iter():
@@ -336,6 +344,18 @@ class Labelling:
             p0, p1 = ranges.get(el.get(ID_ATTR, ""), whole_page)
             held = frozenset(page.piece_block[p] for p in range(p0, p1) if labels[p] == 1)
             self.groups.append(Group(el, start, held))
+
+    def _wrapper(
+        self, el: etree._Element | None, spans: dict[etree._Element, tuple[int, int]]
+    ) -> tuple[etree._Element | None, frozenset[int]]:
+        """The nearest element from ``el`` up that can carry a label (one with a start tag of its own that
+        holds no other label, never <body>, <main> or <article>), and the blocks it holds."""
+        while el is not None and el.tag not in NEVER_LABELLED:
+            if el in spans:
+                p0, p1 = spans[el]
+                return el, frozenset(b.index for b in self.blocks if p0 <= self.page.blocks[b.index].p0 < p1)
+            el = el.getparent()
+        return None, frozenset()
 
     def meta(self) -> dict[str, str]:
         """The ``hush-source`` and ``hush-correction`` notes an extension correction carries."""
@@ -363,18 +383,33 @@ class Labelling:
         """The edits that label exactly the ``marked`` blocks (ids from :attr:`blocks`).
 
         Existing labels whose blocks all stay marked are kept as they are; the others are removed,
-        and every marked block they no longer cover gets a label of its own. ChoiceError for an
-        unknown id or a block that has no element of its own to carry a label.
+        and every marked block they no longer cover gets a label of its own, or its wrapper's when it has
+        no element of its own. ChoiceError for an unknown id, or a block with no element of its own whose
+        wrapper holds blocks not marked (or that has none).
         """
         wanted = list(marked)
         unknown = sorted({i for i in wanted if i not in self.by_id})
         if unknown:
             raise ChoiceError(f"unknown block ids: {', '.join(unknown[:20])}", unknown)
         chosen = {self.by_id[i].index for i in wanted}
+        # A block with no element of its own is labelled through the element around it, when all it holds
+        # is marked: one label for the lot (none inside it, none around it: labels never nest).
         kept = [g for g in self.groups if g.blocks <= chosen]
-        covered = set().union(*(g.blocks for g in kept))
+        labelled = {g.element for g in kept}
+        wrappers: dict[etree._Element, frozenset[int]] = {}
+        for b in (self.blocks[i] for i in sorted(chosen)):
+            if b.target is None and b.wrapper is not None and b.wrapped <= chosen:
+                wrappers[b.wrapper] = b.wrapped
+        wrappers = {
+            el: held
+            for el, held in wrappers.items()
+            if el not in labelled and not any(a in wrappers or a in labelled for a in el.iterancestors())
+        }
+        inside = set().union(*wrappers.values())
+        kept = [g for g in kept if not any(a in wrappers for a in g.element.iterancestors())]
+        covered = inside.union(*(g.blocks for g in kept))
         kept_elements = {g.element for g in kept}
-        edits: list[Edit] = []
+        edits = [Edit(self.starts[el].name_end, self.starts[el].name_end, LABEL_TEXT) for el in wrappers]
         alone = []
         for index in sorted(chosen - covered):
             block = self.blocks[index]
@@ -385,7 +420,8 @@ class Labelling:
                 edits.append(Edit(at, at, LABEL_TEXT))
         if alone:
             raise ChoiceError(
-                f"blocks with no element of their own cannot be labelled alone: {', '.join(alone[:20])}",
+                "blocks with no element of their own are labelled through the element around them, which "
+                f"must then have every block it holds marked: {', '.join(alone[:20])}",
                 alone,
             )
         for group in self.groups:

@@ -103,6 +103,8 @@ class LabelSession:
                     "labellable": b.target is not None,
                     "reason": b.reason,
                     "marked": b.marked,
+                    # Marked with all of these, it is labelled through the element around it.
+                    "wrapper": sorted(lab.blocks[i].id for i in b.wrapped),
                 }
                 for b in lab.blocks
             ],

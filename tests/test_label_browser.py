@@ -230,6 +230,33 @@ def test_existing_labels_open_marked_and_can_be_changed(browser: Any, tmp_path: 
     ]
 
 
+def test_text_loose_in_a_box_is_labelled_with_its_box(browser: Any, tmp_path: Path) -> None:
+    """Text standing in the box itself, beside its paragraphs, has no element of its own: it could not be
+    marked, so the box's heading was saved as content. Clicked, it marks the whole box, labelled once."""
+    source = tmp_path / "box.html"
+    source.write_text(
+        "<!DOCTYPE html><html><head><title>t</title></head><body><article>"
+        '<p id="news">The harbour wall was repaired on Monday after a winter of storms.</p>'
+        '<div id="box" class="support">Support our journalism! <p id="rely">We rely on our readers.</p>'
+        '<a id="give" href="/donate">Donate now</a></div></article></body></html>',
+        encoding="utf-8",
+    )
+    original = source.read_bytes()
+    out = tmp_path / "labelled"
+    with hush_label(source, out) as url, labelling_page(browser, url) as (page, frame, _):
+        frame.locator("#box").click(position={"x": 3, "y": 3})  # on its loose text
+        assert [marked(frame, i) for i in ("news", "box", "rely", "give")] == ["0", "1", "1", "1"]
+        save(page)
+    saved = (out / "box.html").read_bytes()
+    assert saved.count(LABEL) == 1 and b'<div data-hush-label="appeal" id="box"' in saved
+    assert saved.replace(LABEL, b"") == original
+    assert appeal_texts(out / "box.html") == [
+        "Support our journalism!",
+        "We rely on our readers.",
+        "Donate now",
+    ]
+
+
 # --- issue #8 end to end: label a page the model gets wrong, retrain with it, and the model is fixed ---
 
 # The lamp site's flat appeal, unlabelled, with ids to click: what a reader saved from their browser.

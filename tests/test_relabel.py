@@ -285,6 +285,30 @@ def test_blocks_without_an_element_of_their_own(tmp_path: Path) -> None:
     assert err.value.ids == [loose.id]
 
 
+def test_text_loose_in_a_box_is_labelled_through_its_box(tmp_path: Path) -> None:
+    """A heading written straight into its box had no element to carry a label, and the box could not be
+    chosen: the appeal's heading was saved as content."""
+    page = (
+        "<article><p>Harbour news.</p>"
+        '<div class="support">Support our journalism!<p data-hush-label="appeal">We rely on readers.</p>'
+        '<a href="/give">Donate now</a></div></article>'
+    )
+    lab = labelling(write(tmp_path, page))
+    texts = ("Support our journalism!", "We rely on readers.", "Donate now")
+    loose, rely, give = (block(lab, text) for text in texts)
+    assert loose.target is None and loose.wrapper is not None and loose.wrapper.tag == "div"
+    assert loose.wrapped == {loose.index, rely.index, give.index}
+    out = save(lab, tmp_path, [loose.id, rely.id, give.id])
+    # One label, on the box; the one inside it taken off (labels never nest).
+    assert out.read_bytes().decode() == page.replace(' data-hush-label="appeal"', "").replace(
+        '<div class="support">', f'<div{LABEL_TEXT} class="support">'
+    )
+    assert appeal_texts(out) == list(texts)
+    with pytest.raises(ChoiceError) as err:
+        lab.edits([loose.id, rely.id])  # "Donate now" not marked: the box cannot carry the label
+    assert err.value.ids == [loose.id] and "every block it holds marked" in str(err.value)
+
+
 def test_a_block_inside_another_label_is_not_labelled_over_it(tmp_path: Path) -> None:
     path = write(tmp_path, '<div class="n"><a data-hush-label="other" href="/n">Get the newsletter</a></div>')
     lab = labelling(path)

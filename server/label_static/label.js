@@ -5,7 +5,9 @@
 (() => {
   const $ = (id) => document.getElementById(id);
   const frame = $("page");
-  const blocks = new Map(); // block id -> {id, element, text, score, hide, labellable, reason, marked}
+  // block id -> {id, element, text, score, hide, labellable, reason, marked, wrapper}; a block with no
+  // element of its own has the ids of the blocks its wrapper holds (it is labelled through the wrapper).
+  const blocks = new Map();
   const shown = new Map(); // block id -> the element showing it in the frame
   const marked = new Set();
   let groups = []; // existing labels: the ids of the blocks each one holds
@@ -21,14 +23,17 @@
   const marksKey = () => [...marked].sort().join(" ");
   const intact = (group) => group.every((id) => marked.has(id));
 
-  /** A block with no element of its own stays marked only inside an existing label kept whole. */
+  /** A block with no element of its own stays marked only inside an existing label kept whole, or with
+   * every block of its wrapper. */
   function settle() {
     let changed = true;
     while (changed) {
       changed = false;
       for (const id of marked) {
-        if (blocks.get(id).labellable) continue;
-        if (!groups.some((group) => group.includes(id) && intact(group))) {
+        const block = blocks.get(id);
+        if (block.labellable) continue;
+        const wrapped = block.wrapper.length > 0 && intact(block.wrapper);
+        if (!wrapped && !groups.some((group) => group.includes(id) && intact(group))) {
           marked.delete(id);
           changed = true;
         }
@@ -55,7 +60,8 @@
     const score = Math.max(...ids.map((id) => blocks.get(id).score));
     const hide = ids.some((id) => blocks.get(id).hide);
     let text = `score ${score.toFixed(2)}${hide ? " · the model would hide it" : ""}`;
-    if (!b.labellable) text += ` · cannot be labelled on its own: ${b.reason}`;
+    if (!b.labellable && b.wrapper.length) text += ` · marked with the ${b.wrapper.length} blocks of the box around it`;
+    else if (!b.labellable) text += ` · cannot be labelled on its own: ${b.reason}`;
     return text;
   }
 
@@ -73,7 +79,9 @@
     if (!block) return;
     if (!block.labellable) {
       const on = ids.filter((id) => marked.has(id));
-      if (!on.length) {
+      if (!on.length && block.wrapper.length) {
+        for (const id of block.wrapper) marked.add(id); // the box around it, labelled whole
+      } else if (!on.length) {
         setStatus(`This block cannot be labelled on its own: ${block.reason}.`, "error");
         return;
       }
