@@ -56,7 +56,7 @@
   // Their text -> their parent: a copy the page draws again there (or anywhere, once that parent is gone
   // with the rest of a redrawn layout) stays shown.
   const revealedTexts = new Map();
-  let revealedAt = ""; // the address they were shown at (#fragment aside): a single-page app's next view forgets them
+  let revealedAt = ""; // where they were shown (#fragment aside): a single-page app's next view forgets them
   let cssReady = null; // promise of {ok}
   let observer = null;
   let queue = [];

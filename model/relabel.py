@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -272,6 +273,20 @@ class LabelBlock:
     wrapped: frozenset[int] = frozenset()
 
 
+def _wrapper(
+    el: etree._Element | None, spans: dict[etree._Element, tuple[int, int]], firsts: list[int]
+) -> tuple[etree._Element | None, frozenset[int]]:
+    """The nearest element from ``el`` up that can carry a label (one with a start tag of its own that holds
+    no other label, never <body>, <main> or <article>; ``spans``: their pieces), and the blocks it holds
+    (``firsts``: each block's first piece)."""
+    while el is not None and el.tag not in NEVER_LABELLED:
+        if el in spans:
+            p0, p1 = spans[el]
+            return el, frozenset(range(bisect_left(firsts, p0), bisect_left(firsts, p1)))
+        el = el.getparent()
+    return None, frozenset()
+
+
 @dataclass
 class Group:
     """An existing appeal label in the source and the blocks whose appeal text it holds."""
@@ -325,9 +340,10 @@ class Labelling:
             self.blocks.append(LabelBlock(i, block_id, target, shown, bool(appeal[i]), reason))
         self.by_id = {b.id: b for b in self.blocks}
         spans = {el: span for span, els in by_range.items() for el in els}
+        firsts = [b.p0 for b in page.blocks]  # in document order
         for b in self.blocks:
             if b.target is None and not b.reason.startswith("it holds"):
-                b.wrapper, b.wrapped = self._wrapper(page.blocks[b.index].element, spans)
+                b.wrapper, b.wrapped = _wrapper(page.blocks[b.index].element, spans, firsts)
         self.groups: list[Group] = []
         labels = page.piece_label or [0] * len(page.piece_block)
         for el in root.iter():
@@ -344,18 +360,6 @@ class Labelling:
             p0, p1 = ranges.get(el.get(ID_ATTR, ""), whole_page)
             held = frozenset(page.piece_block[p] for p in range(p0, p1) if labels[p] == 1)
             self.groups.append(Group(el, start, held))
-
-    def _wrapper(
-        self, el: etree._Element | None, spans: dict[etree._Element, tuple[int, int]]
-    ) -> tuple[etree._Element | None, frozenset[int]]:
-        """The nearest element from ``el`` up that can carry a label (one with a start tag of its own that
-        holds no other label, never <body>, <main> or <article>), and the blocks it holds."""
-        while el is not None and el.tag not in NEVER_LABELLED:
-            if el in spans:
-                p0, p1 = spans[el]
-                return el, frozenset(b.index for b in self.blocks if p0 <= self.page.blocks[b.index].p0 < p1)
-            el = el.getparent()
-        return None, frozenset()
 
     def meta(self) -> dict[str, str]:
         """The ``hush-source`` and ``hush-correction`` notes an extension correction carries."""

@@ -192,12 +192,12 @@ def run_train(args: argparse.Namespace) -> int:
         print("\n".join(comparison_lines(comparison, str(current.path))))
         if not comparison.acceptable and not args.force:
             refused = comparison
-    moved = digest_if_any(out) != on_disk  # written by another run since this one compared with it
-    target = out.with_name(f"{out.stem}.candidate{out.suffix or '.skops'}") if refused or moved else out
     # The report and its halvings (minutes more) come first: a run stopped or failing before the end leaves
     # the file at --out as it was. The two files are then written together, a stop held off meanwhile, so
     # that the report never names a model the file does not hold.
     text = _report(args, result, pages, own, rules, bar) if args.report and result.report else None
+    moved = digest_if_any(out) != on_disk  # written by another run since this one compared with it
+    target = out.with_name(f"{out.stem}.candidate{out.suffix or '.skops'}") if refused or moved else out
     _write(model, target, text, args.report)
     if moved:
         print(
@@ -251,20 +251,25 @@ def _write(model: HushModel, target: Path, text: str | None, report: Path | None
 
 
 class _SignalsHeld(contextlib.AbstractContextManager):
-    """From :meth:`hold` to the end of the block, Ctrl-C and SIGTERM wait; they take effect after it."""
+    """From :meth:`hold` to the end of the block, Ctrl-C and SIGTERM wait; they take effect after it. Their
+    handlers are set aside meanwhile (a blocked signal mask is one thread's, and the kernel hands a signal to
+    any thread of the process that does not block it: BLAS's, the worker pool's)."""
 
-    SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
-        self.held = False
+        self.previous: dict[int, Any] = {}
+        self.pending: list[int] = []
 
     def hold(self) -> None:
-        signal.pthread_sigmask(signal.SIG_BLOCK, self.SIGNALS)
-        self.held = True
+        for signum in self.SIGNALS:
+            self.previous[signum] = signal.signal(signum, lambda signum, frame: self.pending.append(signum))
 
     def __exit__(self, *exc: object) -> None:
-        if self.held:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, self.SIGNALS)
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(self.pending):
+            signal.raise_signal(signum)
 
 
 def _report(
