@@ -6,11 +6,18 @@ from __future__ import annotations
 from model.compare import MAX_PRECISION_DROP, RECALL_DROP_WARNING, Comparison
 
 
+def _shares(s: dict, width: int = 5) -> tuple[str, str]:
+    """Precision and recall as printed: "–" for one that says nothing (precision when nothing was hidden,
+    recall when the pages hold no appeal; both are 1 by convention)."""
+    precision = f"{s['precision']:{width}.3f}" if s.get("hidden_chars", 1) else f"{'–':>{width}}"
+    recall = f"{s['recall']:{width}.3f}" if s.get("appeal_chars", 1) else f"{'–':>{width}}"
+    return precision, recall
+
+
 def _scores(s: dict) -> str:
-    return (
-        f"precision {s['precision']:.3f}  recall {s['recall']:.3f}  "
-        f"pages with content hidden {s['pages_with_content_hidden']}"
-    )
+    precision, recall = _shares(s)
+    hidden = s["pages_with_content_hidden"]
+    return f"precision {precision}  recall {recall}  pages with content hidden {hidden}"
 
 
 def cv_lines(report: dict) -> list[str]:
@@ -33,10 +40,8 @@ def comparison_lines(c: Comparison, where: str) -> list[str]:
         lines.append(f"  {'':{width}}  {'pages':>5}  {'current P':>9} {'R':>6}  {'new P':>9} {'R':>6}")
         for part, both in c.parts.items():
             old, new = both["current"], both["new"]
-            lines.append(
-                f"  {part:{width}}  {old['pages']:5d}  {old['precision']:9.3f} {old['recall']:6.3f}  "
-                f"{new['precision']:9.3f} {new['recall']:6.3f}"
-            )
+            (old_p, old_r), (new_p, new_r) = _shares(old), _shares(new)
+            lines.append(f"  {part:{width}}  {old['pages']:5d}  {old_p:>9} {old_r:>6}  {new_p:>9} {new_r:>6}")
     lines += [f"  note: {n}" for n in c.notes]
     if c.reference is not None:
         ref = c.reference

@@ -28,7 +28,7 @@ from model.compare import MAX_PRECISION_DROP, Comparison
 from model.heldout import MIN_SITES, is_held_out, split
 from model.labelled import load_pages
 from server.progress import ProgressBar
-from server.train_summary import comparison_lines
+from server.train_summary import comparison_lines, cv_lines
 
 
 @pytest.fixture(scope="module")
@@ -302,6 +302,19 @@ def test_a_fall_in_held_out_recall_is_reported_and_refuses_nothing():
     for recall in (0.45, 0.9):
         steady = held_comparison(0.95, 0.95, recall=recall)
         assert not any("warning" in line for line in comparison_lines(steady, "m.skops"))
+
+
+def test_scores_that_say_nothing_are_printed_as_a_dash():
+    """Your pages holding no appeal (the no-appeal notes of pages where the model hid content) read
+    "recall 1.000", and a model that hid nothing "precision 1.000": both are 1 by convention alone."""
+    quiet = {"pages": 2, "precision": 1.0, "recall": 1.0, "appeal_chars": 0, "hidden_chars": 0}
+    quiet["pages_with_content_hidden"] = 0
+    hiding = {**quiet, "precision": 0.0, "hidden_chars": 40}
+    comparison = Comparison("a", "b", {"your pages": {"current": hiding, "new": quiet}})
+    row = next(line for line in comparison_lines(comparison, "m.skops") if "your pages" in line)
+    assert row.split()[-4:] == ["0.000", "–", "–", "–"], row
+    cv = cv_lines({"overall": {"pages": 2}, "by_part": {"your pages": quiet}})
+    assert "precision     –  recall     –" in cv[1], cv
 
 
 class Terminal(io.StringIO):
