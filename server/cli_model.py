@@ -98,6 +98,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise CliError("no HTML pages to evaluate" + (" that could be read" if problems else ""))
     for line in label_warnings(pages):
         print(f"hush evaluate: warning: {line}", file=sys.stderr)
+    (pages,) = without_copies("hush evaluate", pages)
     for page in pages:
         if not is_labelled(page):
             print(f"hush evaluate: warning: {page.path}: {NOT_LABELLED}: scored as content", file=sys.stderr)
@@ -192,6 +193,26 @@ def run_classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def without_copies(command: str, *groups: list) -> list[list]:
+    """Each group of pages less byte-for-byte copies of a page read before, in it or an earlier group (a
+    correction unzipped twice, a page saved into two folders), each named: a copy would count as one more
+    page (at its weight, in training)."""
+    from model.labelled import file_digest
+
+    seen: dict[bytes, Path] = {}
+    kept: list[list] = []
+    for group in groups:
+        kept.append([])
+        for p in group:
+            digest = file_digest(p.path)
+            if digest in seen:
+                print(f"{command}: skipped {p.path}: the same page as {seen[digest]}", file=sys.stderr)
+                continue
+            seen[digest] = p.path
+            kept[-1].append(p)
+    return kept
+
+
 def run_corpus_stats(args: argparse.Namespace) -> int:
     from model.corpus_stats import stats, table
     from model.labelled import label_warnings, load_pages
@@ -202,6 +223,7 @@ def run_corpus_stats(args: argparse.Namespace) -> int:
         print(f"hush corpus stats: skipped {problem}", file=sys.stderr)
     for line in label_warnings(pages):
         print(f"hush corpus stats: warning: {line}", file=sys.stderr)
+    (pages,) = without_copies("hush corpus stats", pages)
     if not pages:
         raise CliError("no HTML pages in " + ", ".join(map(str, args.folders)))
     result = stats(pages)

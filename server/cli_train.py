@@ -16,7 +16,7 @@ from model import ModelError, load_model
 from model.errors import PageError
 from model.files import replaced_atomically
 from model.predict import HushModel, threshold_text
-from server.cli_model import PEER_HELP, read_rules, require_existing, rules_text
+from server.cli_model import PEER_HELP, read_rules, require_existing, rules_text, without_copies
 from server.errors import CliError
 from server.paths import check_can_write
 
@@ -153,7 +153,7 @@ def run_train(args: argparse.Namespace) -> int:
     _check_not_inputs(args)
     bar = ProgressBar()
     pages, own = _load(args.folders, args.strict, bar), _load(args.own, args.strict, bar, own=True)
-    pages, own = _without_copies(pages, own)
+    pages, own = without_copies("hush train", pages, own)
     on_disk = digest_if_any(args.out)  # another run writing there meanwhile is not replaced unseen
     current = _current_model(args)
     result = _trained(
@@ -319,26 +319,6 @@ def _report(
         ranked=result.ranking,
         halves=halves,
     )
-
-
-def _without_copies(*groups: list) -> list[list]:
-    """Each group of pages less byte-for-byte copies of a page read before, in it or an earlier group (a
-    correction unzipped twice, a page saved into two folders): each copy would count as one more page,
-    at its weight."""
-    from model.labelled import file_digest
-
-    seen: dict[bytes, Path] = {}
-    kept: list[list] = []
-    for group in groups:
-        kept.append([])
-        for p in group:
-            digest = file_digest(p.path)
-            if digest in seen:
-                print(f"hush train: skipped {p.path}: the same page as {seen[digest]}", file=sys.stderr)
-                continue
-            seen[digest] = p.path
-            kept[-1].append(p)
-    return kept
 
 
 def _warn_if_few_sites(pages: list) -> None:

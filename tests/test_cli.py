@@ -264,6 +264,24 @@ def test_a_page_labelled_in_utf_16_counts_as_labelled(capsys, tmp_path):
     assert has_labels(tmp_path / "upper.html")
 
 
+@pytest.mark.parametrize("command", ["evaluate", "corpus stats"])
+def test_a_page_found_twice_is_counted_once(capsys, tmp_path, command):
+    """hush train leaves out a byte-for-byte copy; evaluate and corpus stats counted it, so that one folder
+    gave other numbers there than in training."""
+    (tmp_path / "a.html").write_text(APPEAL_PAGE)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "a.html").write_text(APPEAL_PAGE)
+    code, out, err = run(capsys, *command.split(), "--json", str(tmp_path))
+    assert code == 0 and f"skipped {tmp_path / 'b' / 'a.html'}: the same page as {tmp_path / 'a.html'}" in err
+    result = json.loads(out)
+    pages = (
+        result["summary"]["pages"]
+        if command == "evaluate"
+        else sum(row["pages"] for row in result["label"].values())
+    )
+    assert pages == 1, out
+
+
 def test_classify_prints_the_blocks_it_would_hide(capsys, tmp_path):
     page = tmp_path / "p.html"
     page.write_text(APPEAL_PAGE)
