@@ -180,6 +180,11 @@ def run_train(args: argparse.Namespace) -> int:
 
         comparison = compare(current, model, result.held_out, own)
         elsewhere = trained_elsewhere(current, model)
+        if elsewhere and out.exists():
+            print(
+                f"note: the model at {out} also trained on {', '.join(elsewhere)}, which this run does not "
+                "have: a model that replaces it has not learnt from them"
+            )
         if not comparison.acceptable and not args.force and not out.exists() and elsewhere:
             # Nothing is replaced: judge what the user's pages change, not what the shipped model's
             # other folders bring.

@@ -234,6 +234,15 @@ def test_a_new_file_is_judged_by_what_your_pages_change_when_the_current_model_h
     assert not other.exists() and other.with_name("poisoned.candidate.skops").exists()
 
 
+def test_replacing_a_model_that_trained_on_other_folders_says_so(base, current, tmp_path, capsys):
+    """--out naming the shipped model, say, trained on real pages a run from the repository lacks: it was
+    replaced after the usual comparison, with nothing said of what the new model never learnt from."""
+    other = sloppy_copy(base[0], tmp_path / "other")
+    assert train(other, "--out", current, "--force") == 0
+    printed = capsys.readouterr().out
+    assert f"note: the model at {current} also trained on {os.path.relpath(base[0])}" in printed, printed
+
+
 def test_not_an_appeal_corrections_alone_are_pages_to_train_on(base, tmp_path, capsys):
     """The extension's "not an appeal" page labels nothing (all of it is content); a folder of them is
     a folder of labelled pages, not a folder of raw ones."""
