@@ -1201,8 +1201,15 @@
       return;
     }
     perf.pageSentAt = performance.now();
-    const reply = await send({ type: "classify", fragment: false, url: pageUrl(), html: page.html,
-      title: docTitle(), lang: docLang() });
+    const request = { type: "classify", fragment: false, url: pageUrl(), html: page.html, title: docTitle(),
+      lang: docLang() };
+    let reply = await send(request);
+    // A server that says "later" (429 past a proxy's rate limit, 503 while busy) is asked again, twice.
+    for (const wait of BUSY_RETRY_MS) {
+      if (gen !== generation || !reply || !BUSY.has(reply.status)) break;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      if (gen === generation) reply = await send(request);
+    }
     perf.answeredAt = performance.now();
     if (gen !== generation) return;
     if (!reply || !reply.ok) {
@@ -1215,6 +1222,9 @@
     reportCount();
     if (queue.length || rewritten.size) scheduleFlush();
   }
+
+  const BUSY = new Set([429, 503]);
+  const BUSY_RETRY_MS = [2000, 5000];
 
   // ------------------------------------------------------------------------------------ a new body
   // Some sites (Turbo, pjax and the like) go to their next page by putting a new <body> in place of the

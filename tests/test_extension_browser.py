@@ -604,6 +604,27 @@ def test_the_connection_check_tells_a_refused_token(browser, fake):
         fake.token = None
 
 
+def test_a_server_that_says_later_is_asked_again(browser, fake, page, site):
+    """A 429 (a proxy's rate limit, as in DEPLOY.md) or a 503 on the page left it untouched for good, in
+    the "error" state: the page is sent again after 2 s, then 5 s."""
+    for status in (429, 503):
+        calls = []
+
+        def answer(request, status=status, calls=calls):
+            calls.append(request)
+            if len(calls) == 1:
+                return status, "application/json", b'{"error": {"code": "later", "message": "try later"}}'
+            ids = re.findall(r"<aside data-hush-id=([0-9a-z]+)", request["html"])
+            return 200, "application/json", json.dumps({"hide": ids}).encode()
+
+        fake.answer = answer
+        browser.set_settings(endpoint=fake.url, token="", mode="placeholder", disabledSites=[])
+        page.goto(f"http://127.0.0.1:{site}/article.html")
+        page.wait_for_selector("#support[data-hush-hidden]", state="attached", timeout=8000)
+        assert len(calls) == 2, status
+        assert browser.badge(browser.tab_id(page)) == "1"
+
+
 def test_failing_endpoint_after_health_check_unstamps(browser, fake, page, site):
     fake.answer = lambda request: (
         500,
