@@ -230,6 +230,9 @@ class _Walker:
         if not text or not self.ctx_stack:
             return
         n = visible_chars(text)
+        # A <br> parts no words ("Support us<br>Donate now" reads "Support usDonate now"). Measured as a word
+        # break: the retrained model's held-out precision fell from 0.967 to 0.916 (recall 0.855 to 0.874),
+        # content hidden on 39 cross-validated pages against 34; left out.
         if n == 0:  # no piece, but still a word break ("<b>Name</b> <span>date</span>")
             if self.run_items and self.piece_text and not self.piece_text[-1][-1:].isspace():
                 self.piece_text[-1] += " "
