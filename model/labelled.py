@@ -152,8 +152,8 @@ CORRECTION_META = b'name="hush-correction"'  # as the extension writes it (exten
 
 # The two marks in the encodings a saved page may be in: a UTF-16 page labelled by hush label stays UTF-16.
 _MARKS = tuple(
-    mark.decode().encode(encoding)
-    for mark in (LABEL_ATTR.encode(), CORRECTION_META)
+    mark.encode(encoding)
+    for mark in (LABEL_ATTR, CORRECTION_META.decode())
     for encoding in ("ascii", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 )
 NOT_LABELLED = "nothing on it says what it holds (no data-hush-label, no no-appeal note, no sidecar label)"

@@ -323,6 +323,8 @@ class Labelling:
             else:
                 by_range.setdefault(span, []).append(el)
         appeal, _, _ = block_label_chars(page)
+        spans = {el: span for span, els in by_range.items() for el in els}
+        firsts = [b.p0 for b in page.blocks]  # in document order
         self.blocks: list[LabelBlock] = []
         for i, block in enumerate(page.blocks):
             span = (block.p0, block.p1)
@@ -331,19 +333,18 @@ class Labelling:
             block_id = target.get(ID_ATTR, "") if target is not None else f"n{i}"
             shown = target if target is not None else block.element
             reason = ""
+            wrapper: tuple[etree._Element | None, frozenset[int]] = (None, frozenset())
             if target is None and span in held_by_other:
                 reason = "it holds another label"
-            elif target is None and span in whole:
-                reason = f"its element is <{whole[span]}>, which the guideline never labels"
             elif target is None:
-                reason = "it has no element of its own"
-            self.blocks.append(LabelBlock(i, block_id, target, shown, bool(appeal[i]), reason))
+                reason = (
+                    f"its element is <{whole[span]}>, which the guideline never labels"
+                    if span in whole
+                    else "it has no element of its own"
+                )
+                wrapper = _wrapper(block.element, spans, firsts)
+            self.blocks.append(LabelBlock(i, block_id, target, shown, bool(appeal[i]), reason, *wrapper))
         self.by_id = {b.id: b for b in self.blocks}
-        spans = {el: span for span, els in by_range.items() for el in els}
-        firsts = [b.p0 for b in page.blocks]  # in document order
-        for b in self.blocks:
-            if b.target is None and not b.reason.startswith("it holds"):
-                b.wrapper, b.wrapped = _wrapper(page.blocks[b.index].element, spans, firsts)
         self.groups: list[Group] = []
         labels = page.piece_label or [0] * len(page.piece_block)
         for el in root.iter():
